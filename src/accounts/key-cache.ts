@@ -1,0 +1,66 @@
+import type { Database } from '../db/index.ts';
+import { ipMatcher } from '../lib/ip.ts';
+import { hashKey, keyFromRow, type ApiKey } from './keys.ts';
+
+/** What the relay needs to authorize a call, resolved from the key's hash without touching the DB. */
+export interface KeyAuth {
+  key: ApiKey;
+  keyHash: string;
+  userId: number;
+  userEnabled: boolean;
+  allowModel: (model: string) => boolean;
+  allowIp: (ip: string) => boolean;
+  loadedAt: number;
+}
+
+// Entries live this long even without an invalidation message, so a missed one cannot last.
+const TTL_MS = 30_000;
+const MISS = Symbol('miss');
+
+export class KeyCache {
+  private entries = new Map<string, KeyAuth | typeof MISS>();
+
+  constructor(private db: Database) {}
+
+  async lookup(rawKey: string): Promise<KeyAuth | undefined> {
+    const keyHash = hashKey(rawKey);
+    const hit = this.entries.get(keyHash);
+    const now = Date.now();
+    if (hit !== undefined) {
+      if (hit === MISS) {
+        // Unknown keys are cached briefly too, so a flood of bad keys cannot hammer the DB.
+        return undefined;
+      }
+      if (now - hit.loadedAt < TTL_MS) return hit;
+    }
+    const r = await this.db.get(
+      'SELECT k.*, u.enabled AS user_enabled FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?',
+      [keyHash],
+    );
+    if (!r) {
+      if (this.entries.size > 100_000) this.entries.clear();
+      this.entries.set(keyHash, MISS);
+      setTimeout(() => this.entries.get(keyHash) === MISS && this.entries.delete(keyHash), 5_000).unref();
+      return undefined;
+    }
+    const key = keyFromRow(r);
+    const models = new Set(key.models);
+    const auth: KeyAuth = {
+      key,
+      keyHash,
+      userId: key.userId,
+      userEnabled: Number(r.user_enabled) === 1,
+      allowModel: models.size === 0 ? () => true : (m) => models.has(m),
+      allowIp: ipMatcher(key.allowIps),
+      loadedAt: now,
+    };
+    this.entries.set(keyHash, auth);
+    return auth;
+  }
+
+  /** Drops one key (by hash) or, with no argument, everything (user-level changes). */
+  invalidate(keyHash?: string): void {
+    if (keyHash === undefined) this.entries.clear();
+    else this.entries.delete(keyHash);
+  }
+}

@@ -1,0 +1,137 @@
+import type { Database } from '../db/index.ts';
+
+export type ChannelType = 'openai';
+export const CHANNEL_TYPES: readonly ChannelType[] = ['openai'];
+
+export interface Channel {
+  id: number;
+  name: string;
+  type: ChannelType;
+  baseUrl: string;
+  apiKey: string;
+  models: string[];
+  groups: string[];
+  priority: number;
+  weight: number;
+  modelMapping: Record<string, string>;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ChannelInput = Omit<Channel, 'id' | 'createdAt' | 'updatedAt'>;
+
+function fromRow(r: Record<string, any>): Channel {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    type: r.type,
+    baseUrl: r.base_url,
+    apiKey: r.api_key,
+    models: JSON.parse(r.models),
+    groups: JSON.parse(r.groups),
+    priority: Number(r.priority),
+    weight: Number(r.weight),
+    modelMapping: JSON.parse(r.model_mapping),
+    enabled: Number(r.enabled) === 1,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Channels in memory, indexed by group and model, for the hot path; reloaded on every admin change. */
+export class ChannelRegistry {
+  all: Channel[] = [];
+  private byGroupModel = new Map<string, Channel[]>();
+
+  constructor(private db: Database) {}
+
+  async reload(): Promise<void> {
+    this.all = (await this.db.all('SELECT * FROM channels ORDER BY id')).map(fromRow);
+    const index = new Map<string, Channel[]>();
+    for (const ch of this.all) {
+      for (const g of ch.groups) {
+        for (const m of ch.models) {
+          const k = `${g}\u0000${m}`;
+          const list = index.get(k) ?? [];
+          list.push(ch);
+          index.set(k, list);
+        }
+      }
+    }
+    this.byGroupModel = index;
+  }
+
+  /** Every channel configured for the model in the group, enabled or not. */
+  serving(group: string, model: string): Channel[] {
+    return this.byGroupModel.get(`${group}\u0000${model}`) ?? [];
+  }
+
+  /** Models with at least one enabled channel in the group. */
+  modelsIn(group: string): string[] {
+    const set = new Set<string>();
+    for (const ch of this.all) if (ch.enabled && ch.groups.includes(group)) for (const m of ch.models) set.add(m);
+    return [...set].sort();
+  }
+
+  get(id: number): Channel | undefined {
+    return this.all.find((c) => c.id === id);
+  }
+
+  async create(c: ChannelInput): Promise<number> {
+    const now = Date.now();
+    const row = await this.db.get<{ id: number }>(
+      `INSERT INTO channels (name, type, base_url, api_key, models, groups, priority, weight, model_mapping, enabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [c.name, c.type, c.baseUrl, c.apiKey, JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, now, now],
+    );
+    await this.reload();
+    return Number(row!.id);
+  }
+
+  async update(id: number, c: ChannelInput): Promise<void> {
+    await this.db.run(
+      `UPDATE channels SET name = ?, type = ?, base_url = ?, api_key = ?, models = ?, groups = ?, priority = ?, weight = ?,
+         model_mapping = ?, enabled = ?, updated_at = ? WHERE id = ?`,
+      [c.name, c.type, c.baseUrl, c.apiKey, JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, Date.now(), id],
+    );
+    await this.reload();
+  }
+
+  async remove(id: number): Promise<boolean> {
+    const r = await this.db.run('DELETE FROM channels WHERE id = ?', [id]);
+    await this.reload();
+    return r.changes > 0;
+  }
+}
+
+/**
+ * Order in which to try channels: highest priority first; within one priority, a weighted random
+ * shuffle so traffic splits by weight.
+ */
+export function orderForAttempts(channels: Channel[], random: () => number = Math.random): Channel[] {
+  const enabled = channels.filter((c) => c.enabled);
+  const priorities = [...new Set(enabled.map((c) => c.priority))].sort((a, b) => b - a);
+  const out: Channel[] = [];
+  for (const p of priorities) {
+    const pool = enabled.filter((c) => c.priority === p);
+    while (pool.length) {
+      const total = pool.reduce((s, c) => s + Math.max(c.weight, 0) + 1e-9, 0);
+      let r = random() * total;
+      let i = 0;
+      for (; i < pool.length - 1; i++) {
+        r -= Math.max(pool[i]!.weight, 0) + 1e-9;
+        if (r < 0) break;
+      }
+      out.push(pool.splice(i, 1)[0]!);
+    }
+  }
+  return out;
+}
+
+/** The upstream URL for an OpenAI-style path: a bare origin gets /v1, a base with a path is used as is. */
+export function upstreamUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  return new URL(`${prefix === '' ? '/v1' : prefix}${path}`, base.origin);
+}

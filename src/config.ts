@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+// Every setting comes from the environment, validated once at start.
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().default('sqlite:./data/moleapi.db'),
+  REDIS_URL: z.string().optional(),
+  MOLEAPI_ADMIN_PASSWORD: z.string().min(8).optional(),
+  MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+  // Time allowed for an upstream to send response headers before we try another channel.
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  // Longest silence allowed inside a response body (between stream chunks).
+  UPSTREAM_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  SESSION_TTL_HOURS: z.coerce.number().int().positive().default(24 * 7),
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,151 @@
+import type { Database, Dialect } from './types.ts';
+
+interface Migration {
+  id: number;
+  name: string;
+  up(d: Dialect): string[];
+}
+
+const pk = (d: Dialect) => (d === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY');
+
+// One migration set for both dialects: timestamps are epoch milliseconds, booleans 0/1, JSON as text.
+const migrations: Migration[] = [
+  {
+    id: 1,
+    name: 'foundation',
+    up: (d) => [
+      `CREATE TABLE users (
+        id ${pk(d)},
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        email TEXT,
+        role TEXT NOT NULL DEFAULT 'user',
+        group_name TEXT NOT NULL DEFAULT 'default',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        balance BIGINT NOT NULL DEFAULT 0,
+        held BIGINT NOT NULL DEFAULT 0,
+        used BIGINT NOT NULL DEFAULT 0,
+        request_count BIGINT NOT NULL DEFAULT 0,
+        aff_code TEXT NOT NULL UNIQUE,
+        inviter_id BIGINT,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE api_keys (
+        id ${pk(d)},
+        user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        key_hint TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        expires_at BIGINT,
+        quota_limit BIGINT,
+        used BIGINT NOT NULL DEFAULT 0,
+        held BIGINT NOT NULL DEFAULT 0,
+        request_count BIGINT NOT NULL DEFAULT 0,
+        models TEXT NOT NULL DEFAULT '[]',
+        allow_ips TEXT NOT NULL DEFAULT '[]',
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT
+      )`,
+      `CREATE INDEX api_keys_user ON api_keys(user_id)`,
+      `CREATE TABLE ledger_entries (
+        id ${pk(d)},
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL,
+        amount BIGINT NOT NULL,
+        balance_after BIGINT NOT NULL,
+        reference TEXT NOT NULL UNIQUE,
+        note TEXT,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX ledger_user ON ledger_entries(user_id, id)`,
+      `CREATE TABLE holds (
+        id TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        key_id BIGINT,
+        amount BIGINT NOT NULL,
+        instance_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX holds_instance ON holds(instance_id)`,
+      `CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL)`,
+      `CREATE TABLE groups (
+        name TEXT PRIMARY KEY,
+        multiplier_micros BIGINT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        selectable INTEGER NOT NULL DEFAULT 0
+      )`,
+      `CREATE TABLE prices (
+        model TEXT PRIMARY KEY,
+        input_micros BIGINT NOT NULL DEFAULT 0,
+        output_micros BIGINT NOT NULL DEFAULT 0,
+        cached_input_micros BIGINT,
+        cache_write_micros BIGINT,
+        per_request_micros BIGINT,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE channels (
+        id ${pk(d)},
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        base_url TEXT NOT NULL,
+        api_key TEXT NOT NULL,
+        models TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        weight INTEGER NOT NULL DEFAULT 1,
+        model_mapping TEXT NOT NULL DEFAULT '{}',
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      `CREATE TABLE usage_logs (
+        id ${pk(d)},
+        request_id TEXT NOT NULL UNIQUE,
+        user_id BIGINT NOT NULL,
+        key_id BIGINT,
+        key_name TEXT NOT NULL,
+        model TEXT NOT NULL,
+        group_name TEXT NOT NULL,
+        channel_id BIGINT,
+        channel_name TEXT,
+        prompt_tokens BIGINT NOT NULL DEFAULT 0,
+        completion_tokens BIGINT NOT NULL DEFAULT 0,
+        cached_tokens BIGINT NOT NULL DEFAULT 0,
+        cost BIGINT NOT NULL DEFAULT 0,
+        duration_ms BIGINT NOT NULL,
+        first_token_ms BIGINT,
+        stream INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        estimated INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX usage_logs_user_time ON usage_logs(user_id, created_at)`,
+      `INSERT INTO groups (name, multiplier_micros, description, selectable) VALUES ('default', 1000000, 'Default group', 1)`,
+    ],
+  },
+];
+
+export async function migrate(db: Database): Promise<number> {
+  await db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+  const done = new Set((await db.all<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => Number(r.id)));
+  let applied = 0;
+  for (const m of migrations) {
+    if (done.has(m.id)) continue;
+    await db.tx(async (q) => {
+      for (const sql of m.up(db.dialect)) await q.run(sql);
+      await q.run('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, Date.now()]);
+    });
+    applied++;
+  }
+  return applied;
+}

@@ -1,0 +1,60 @@
+import pg from 'pg';
+import type { Database, Queryable, Row } from './types.ts';
+
+// BIGINT / COUNT / SUM arrive as strings; every amount we store fits a JS safe integer (±9e15 points).
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+const converted = new Map<string, string>();
+/** Rewrites `?` placeholders to `$1…$n` once per SQL text. */
+function toPg(sql: string): string {
+  let out = converted.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    converted.set(sql, out);
+  }
+  return out;
+}
+
+function queryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async all<T = Row>(sql: string, params: unknown[] = []) {
+      return (await client.query(toPg(sql), params)).rows as T[];
+    },
+    async get<T = Row>(sql: string, params: unknown[] = []) {
+      return (await client.query(toPg(sql), params)).rows[0] as T | undefined;
+    },
+    async run(sql: string, params: unknown[] = []) {
+      return { changes: (await client.query(toPg(sql), params)).rowCount ?? 0 };
+    },
+  };
+}
+
+export function openPostgres(url: string, poolSize = 10): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  pool.on('error', () => {
+    /* an idle client died; the pool replaces it */
+  });
+  const base = queryable(pool);
+  return {
+    dialect: 'postgres',
+    url,
+    ...base,
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(queryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

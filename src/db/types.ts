@@ -1,0 +1,23 @@
+export type Row = Record<string, any>;
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The three calls every query goes through. SQL uses `?` placeholders for both dialects. */
+export interface Queryable {
+  all<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: unknown[]): Promise<T | undefined>;
+  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+}
+
+export interface Database extends Queryable {
+  readonly dialect: Dialect;
+  readonly url: string;
+  /** Runs fn in one transaction; a throw rolls it back. Never nest. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** True when err is a unique-constraint violation in either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string } | null;
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,133 @@
+import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
+
+export type EntryKind = 'trial' | 'adjustment' | 'usage' | 'topup' | 'redemption' | 'referral';
+
+export interface LedgerEntry {
+  id: number;
+  userId: number;
+  kind: EntryKind;
+  amount: number;
+  balanceAfter: number;
+  reference: string;
+  note: string | null;
+  createdAt: number;
+}
+
+export interface EntryInput {
+  userId: number;
+  kind: EntryKind;
+  amount: number;
+  reference: string;
+  note?: string | null;
+  /** When true (the default for debits) the entry is refused if it would take the balance below zero. */
+  keepNonNegative?: boolean;
+}
+
+export class InsufficientBalanceError extends Error {
+  constructor() {
+    super('balance would go below zero');
+  }
+}
+export class UnknownAccountError extends Error {
+  constructor(userId: number) {
+    super(`no account ${userId}`);
+  }
+}
+
+function toEntry(r: Record<string, any>): LedgerEntry {
+  return {
+    id: Number(r.id),
+    userId: Number(r.user_id),
+    kind: r.kind,
+    amount: Number(r.amount),
+    balanceAfter: Number(r.balance_after),
+    reference: r.reference,
+    note: r.note ?? null,
+    createdAt: Number(r.created_at),
+  };
+}
+
+/**
+ * Changes a balance and writes its ledger entry inside the caller's transaction. The balance update is
+ * conditional (no read-modify-write) and the entry's unique reference makes a retry fail instead of
+ * applying twice. Usage charges go through settle() in holds.ts, which shares this statement pair.
+ */
+export async function applyEntry(q: Queryable, e: EntryInput): Promise<LedgerEntry> {
+  if (!Number.isSafeInteger(e.amount)) throw new Error('ledger amounts are safe integers');
+  const guard = e.keepNonNegative ?? e.amount < 0;
+  const row = await q.get<{ balance: number }>(
+    guard
+      ? 'UPDATE users SET balance = balance + ? WHERE id = ? AND balance - held + ? >= 0 RETURNING balance'
+      : 'UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance',
+    guard ? [e.amount, e.userId, e.amount] : [e.amount, e.userId],
+  );
+  if (!row) {
+    const exists = await q.get('SELECT id FROM users WHERE id = ?', [e.userId]);
+    if (!exists) throw new UnknownAccountError(e.userId);
+    throw new InsufficientBalanceError();
+  }
+  return insertEntry(q, { ...e, balanceAfter: Number(row.balance) });
+}
+
+export async function insertEntry(
+  q: Queryable,
+  e: { userId: number; kind: EntryKind; amount: number; reference: string; note?: string | null; balanceAfter: number },
+): Promise<LedgerEntry> {
+  const r = await q.get(
+    `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    [e.userId, e.kind, e.amount, e.balanceAfter, e.reference, e.note ?? null, Date.now()],
+  );
+  return toEntry(r!);
+}
+
+export interface PostResult {
+  entry: LedgerEntry;
+  /** True when an entry with this reference already existed: nothing was applied this time. */
+  duplicate: boolean;
+}
+
+/** Applies one entry in its own transaction; a repeated reference returns the first entry untouched. */
+export async function postEntry(db: Database, e: EntryInput): Promise<PostResult> {
+  try {
+    return { entry: await db.tx((q) => applyEntry(q, e)), duplicate: false };
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    const existing = await findByReference(db, e.reference);
+    if (!existing) throw err;
+    return { entry: existing, duplicate: true };
+  }
+}
+
+export async function findByReference(q: Queryable, reference: string): Promise<LedgerEntry | undefined> {
+  const r = await q.get('SELECT * FROM ledger_entries WHERE reference = ?', [reference]);
+  return r ? toEntry(r) : undefined;
+}
+
+export async function listEntries(q: Queryable, userId: number, page: number, pageSize: number) {
+  const [rows, total] = await Promise.all([
+    q.all('SELECT * FROM ledger_entries WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?', [userId, pageSize, (page - 1) * pageSize]),
+    q.get<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_entries WHERE user_id = ?', [userId]),
+  ]);
+  return { items: rows.map(toEntry), total: Number(total?.n ?? 0) };
+}
+
+export interface LedgerMismatch {
+  userId: number;
+  username: string;
+  balance: number;
+  entriesSum: number;
+}
+
+/** Verifies the invariant: every user's balance equals the sum of their ledger entries. */
+export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: LedgerMismatch[] }> {
+  const rows = await q.all(
+    `SELECT u.id, u.username, u.balance, COALESCE(s.total, 0) AS total
+     FROM users u LEFT JOIN (SELECT user_id, SUM(amount) AS total FROM ledger_entries GROUP BY user_id) s ON s.user_id = u.id
+     ORDER BY u.id`,
+  );
+  const mismatches = rows
+    .filter((r) => Number(r.balance) !== Number(r.total))
+    .map((r) => ({ userId: Number(r.id), username: r.username, balance: Number(r.balance), entriesSum: Number(r.total) }));
+  return { accounts: rows.length, mismatches };
+}

@@ -1,0 +1,30 @@
+import ipaddr from 'ipaddr.js';
+
+type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Parses an IP or CIDR entry; returns null if it is neither. A bare IP is a /32 (or /128). */
+export function parseIpRange(entry: string): Range | null {
+  const text = entry.trim();
+  try {
+    if (text.includes('/')) return ipaddr.parseCIDR(text) as Range;
+    const addr = ipaddr.process(text);
+    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    return null;
+  }
+}
+
+/** Builds a matcher for an allow-list; an empty list allows every address. */
+export function ipMatcher(entries: string[]): (ip: string) => boolean {
+  if (entries.length === 0) return () => true;
+  const ranges = entries.map(parseIpRange).filter((r): r is Range => r !== null);
+  return (ip: string) => {
+    let addr: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      addr = ipaddr.process(ip); // unwraps IPv4-mapped IPv6 (::ffff:1.2.3.4)
+    } catch {
+      return false;
+    }
+    return ranges.some(([net, bits]) => net.kind() === addr.kind() && addr.match(net, bits));
+  };
+}

@@ -1,0 +1,100 @@
+import type { Database } from '../db/index.ts';
+import { formatMicros, money } from '../lib/money.ts';
+import { costOf, type Price } from './cost.ts';
+
+export interface Group {
+  name: string;
+  multiplier: bigint;
+  description: string;
+  selectable: boolean;
+}
+
+/** In-memory snapshot of prices and groups for the hot path; reloaded whenever an admin changes them. */
+export class PricingCatalog {
+  prices = new Map<string, Price>();
+  groups = new Map<string, Group>();
+
+  constructor(private db: Database) {}
+
+  async reload(): Promise<void> {
+    const [priceRows, groupRows] = await Promise.all([this.db.all('SELECT * FROM prices'), this.db.all('SELECT * FROM groups')]);
+    const big = (v: unknown) => (v === null || v === undefined ? null : BigInt(v as number));
+    this.prices = new Map(
+      priceRows.map((r) => [
+        r.model as string,
+        {
+          input: BigInt(r.input_micros),
+          output: BigInt(r.output_micros),
+          cachedInput: big(r.cached_input_micros),
+          cacheWrite: big(r.cache_write_micros),
+          perRequest: big(r.per_request_micros),
+        },
+      ]),
+    );
+    this.groups = new Map(
+      groupRows.map((r) => [
+        r.name as string,
+        { name: r.name, multiplier: BigInt(r.multiplier_micros), description: r.description, selectable: Number(r.selectable) === 1 },
+      ]),
+    );
+  }
+
+  async setPrice(model: string, p: Price): Promise<void> {
+    await this.db.run(
+      `INSERT INTO prices (model, input_micros, output_micros, cached_input_micros, cache_write_micros, per_request_micros, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model) DO UPDATE SET input_micros = excluded.input_micros, output_micros = excluded.output_micros,
+         cached_input_micros = excluded.cached_input_micros, cache_write_micros = excluded.cache_write_micros,
+         per_request_micros = excluded.per_request_micros, updated_at = excluded.updated_at`,
+      [model, p.input, p.output, p.cachedInput, p.cacheWrite, p.perRequest, Date.now()].map((v) => (typeof v === 'bigint' ? Number(v) : v)),
+    );
+    await this.reload();
+  }
+
+  async deletePrice(model: string): Promise<boolean> {
+    const r = await this.db.run('DELETE FROM prices WHERE model = ?', [model]);
+    await this.reload();
+    return r.changes > 0;
+  }
+
+  async setGroup(g: Group): Promise<void> {
+    await this.db.run(
+      `INSERT INTO groups (name, multiplier_micros, description, selectable) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET multiplier_micros = excluded.multiplier_micros, description = excluded.description,
+         selectable = excluded.selectable`,
+      [g.name, Number(g.multiplier), g.description, g.selectable ? 1 : 0],
+    );
+    await this.reload();
+  }
+}
+
+export function describePrice(p: Price) {
+  return {
+    input: formatMicros(p.input),
+    output: formatMicros(p.output),
+    cachedInput: p.cachedInput === null ? null : formatMicros(p.cachedInput),
+    cacheWrite: p.cacheWrite === null ? null : formatMicros(p.cacheWrite),
+    perRequest: p.perRequest === null ? null : formatMicros(p.perRequest),
+    billing: p.perRequest === null ? 'usage' : 'per_request',
+  };
+}
+
+/** What one model costs in one group, in USD per 1M tokens (or per request) and in points. */
+export function groupPrice(p: Price, g: Group) {
+  const scale = (v: bigint | null) => (v === null ? null : formatMicros((v * g.multiplier) / 1_000_000n));
+  const perMillion = (tokens: Partial<{ promptTokens: number; completionTokens: number }>) =>
+    money(costOf({ ...p, perRequest: null }, g.multiplier, { promptTokens: 0, completionTokens: 0, cachedTokens: 0, ...tokens }));
+  return {
+    group: g.name,
+    multiplier: formatMicros(g.multiplier),
+    input: scale(p.input),
+    output: scale(p.output),
+    cachedInput: scale(p.cachedInput ?? p.input),
+    cacheWrite: scale(p.cacheWrite ?? p.input),
+    perRequest: scale(p.perRequest),
+    points:
+      p.perRequest === null
+        ? { perMillionInput: perMillion({ promptTokens: 1_000_000 }), perMillionOutput: perMillion({ completionTokens: 1_000_000 }) }
+        : { perRequest: money(costOf(p, g.multiplier, { promptTokens: 0, completionTokens: 0, cachedTokens: 0 })) },
+  };
+}

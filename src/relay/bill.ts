@@ -1,0 +1,81 @@
+import type { Channel } from '../channels/registry.ts';
+import type { Gateway } from '../gateway.ts';
+import { settle } from '../ledger/holds.ts';
+import type { UsageLogRow } from '../logs/usage-log.ts';
+import { costOf, type Price, type TokenUsage } from '../pricing/cost.ts';
+
+export interface BillContext {
+  requestId: string;
+  userId: number;
+  keyId: number;
+  keyName: string;
+  model: string;
+  group: string;
+  stream: boolean;
+  price: Price;
+  multiplier: bigint;
+  createdAt: number;
+  startedAt: number;
+}
+
+const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+
+/**
+ * The closing half of a held request: exactly one of charge() or release() takes effect, whichever
+ * path (success, upstream failure, client gone) gets there first.
+ */
+export class RequestBill {
+  channel: Channel | null = null;
+  firstTokenMs: number | null = null;
+  private closed = false;
+
+  constructor(
+    private gw: Gateway,
+    readonly ctx: BillContext,
+  ) {}
+
+  /** Charges the real cost of what was delivered and writes the log row; returns the cost. */
+  async charge(usage: TokenUsage, o: { estimated: boolean; status: number; error?: string | null }): Promise<number> {
+    const cost = costOf(this.ctx.price, this.ctx.multiplier, usage);
+    await this.close(cost, usage, o.estimated, o.status, o.error ?? null);
+    return cost;
+  }
+
+  /** Releases the hold, charging nothing; the log row records why. */
+  release(status: number, error: string): Promise<void> {
+    return this.close(0, NO_USAGE, false, status, error);
+  }
+
+  private async close(cost: number, usage: TokenUsage, estimated: boolean, status: number, error: string | null): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const c = this.ctx;
+    const log: UsageLogRow = {
+      requestId: c.requestId,
+      userId: c.userId,
+      keyId: c.keyId,
+      keyName: c.keyName,
+      model: c.model,
+      group: c.group,
+      channelId: this.channel?.id ?? null,
+      channelName: this.channel?.name ?? null,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      cachedTokens: usage.cachedTokens,
+      cost,
+      durationMs: Math.round(performance.now() - c.startedAt),
+      firstTokenMs: this.firstTokenMs,
+      stream: c.stream,
+      status,
+      estimated,
+      error,
+      createdAt: c.createdAt,
+    };
+    try {
+      await settle(this.gw.db, { holdId: c.requestId, userId: c.userId, keyId: c.keyId, cost, log });
+    } catch (err) {
+      // The hold stays and is released when this instance restarts; the log says what was owed.
+      this.gw.log.error({ err, requestId: c.requestId, cost }, 'settlement failed');
+    }
+  }
+}

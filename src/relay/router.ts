@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Gateway } from '../gateway.ts';
+import { authorize } from './auth.ts';
+import { chatCompletions } from './chat.ts';
+import { RelayError, sendError, sendJson } from './respond.ts';
+
+// Routes of the public API surface that later work fills in: they answer 501, never hang.
+const PLANNED = new Set([
+  'POST /v1/completions',
+  'POST /v1/responses',
+  'POST /v1/embeddings',
+  'POST /v1/images/generations',
+  'POST /v1/audio/speech',
+  'POST /v1/audio/transcriptions',
+  'POST /v1/moderations',
+  'POST /v1/rerank',
+  'POST /v1/messages',
+  'POST /v1/messages/count_tokens',
+]);
+
+/** True for paths the relay answers (the caller-facing API), false for the console and management API. */
+export function isRelayPath(path: string): boolean {
+  return path.startsWith('/v1/') || path === '/v1' || path.startsWith('/v1beta/');
+}
+
+async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const auth = await authorize(req, url, gw.keys, gw.config.TRUST_PROXY);
+  const models = gw.channels.modelsIn(auth.key.group).filter((m) => gw.pricing.prices.has(m) && auth.allowModel(m));
+  sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
+}
+
+export async function handleRelay(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
+  try {
+    if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, url);
+    if (route === 'GET /v1/models') return await listModels(gw, req, res, url);
+    if (PLANNED.has(route) || url.pathname.startsWith('/v1beta/')) {
+      throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
+    }
+    throw new RelayError(404, 'unknown_route', `Unknown route ${route}. See GET /api/openapi.json.`, 'not_found_error');
+  } catch (err) {
+    if (err instanceof RelayError) {
+      // Refusals before the body was read leave it unread: close the connection so it is not parsed as a request.
+      sendError(res, err, req.complete ? {} : { connection: 'close' });
+      if (!req.complete) req.resume();
+      return;
+    }
+    gw.log.error({ err }, 'relay fault');
+    sendError(res, new RelayError(500, 'server_error', 'Internal error in the gateway. It has been logged.', 'server_error'));
+  }
+}

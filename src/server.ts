@@ -1,0 +1,45 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Gateway } from './gateway.ts';
+import { managementApp } from './http/app.ts';
+import { handleRelay, isRelayPath } from './relay/router.ts';
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  /** Stops accepting, lets requests in flight finish (their settlements included), then closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * One HTTP server: caller-facing relay paths go straight to node:http handlers (the hot path, with
+ * direct control of streaming and disconnects); everything else is the Hono management app.
+ */
+export async function startServer(gw: Gateway, port: number, host: string): Promise<RunningServer> {
+  const management = getRequestListener(managementApp(gw).fetch);
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    if (isRelayPath(req.url ?? '/')) {
+      const p = handleRelay(gw, req, res).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    } else {
+      void management(req, res);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.allSettled([...inFlight]);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { Database } from '../db/index.ts';
+
+/** Operator settings kept in the database and editable in the admin API. */
+export const settingsSchema = z.object({
+  trialQuota: z.number().int().min(0).max(1e13),
+  registrationEnabled: z.boolean(),
+  defaultGroup: z.string().min(1).max(64),
+  defaultMaxOutputTokens: z.number().int().min(1).max(10_000_000),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = {
+  trialQuota: 250_000, // $0.50
+  registrationEnabled: true,
+  defaultGroup: 'default',
+  defaultMaxOutputTokens: 4096,
+};
+
+export class SettingsStore {
+  current: Settings = { ...DEFAULT_SETTINGS };
+
+  constructor(private db: Database) {}
+
+  async reload(): Promise<void> {
+    const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM settings');
+    const stored: Record<string, unknown> = {};
+    for (const r of rows) stored[r.key] = JSON.parse(r.value);
+    this.current = settingsSchema.parse({ ...DEFAULT_SETTINGS, ...stored });
+  }
+
+  async update(patch: Partial<Settings>): Promise<Settings> {
+    const next = settingsSchema.parse({ ...this.current, ...patch });
+    await this.db.tx(async (q) => {
+      for (const [key, value] of Object.entries(patch)) {
+        await q.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
+      }
+    });
+    this.current = next;
+    return next;
+  }
+}
