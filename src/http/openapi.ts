@@ -32,7 +32,7 @@ const ops: Op[] = [
   { method: 'get', path: '/api/wallet', summary: 'Balance, historical usage, request count, held and available amounts', auth: 'session' },
   { method: 'get', path: '/api/wallet/ledger', summary: 'Ledger entries, newest first (page, pageSize)', auth: 'session' },
   { method: 'get', path: '/api/logs', summary: 'Usage log rows (from, to, keyId, model, page, pageSize)', auth: 'session' },
-  { method: 'get', path: '/api/pricing', summary: 'Every model with its price per group', auth: 'none' },
+  { method: 'get', path: '/api/pricing', summary: 'Every model with its price per group', auth: 'session' },
   { method: 'post', path: '/api/admin/channels', summary: 'Add an upstream channel', auth: 'admin', body: channelCreate, status: 201 },
   { method: 'get', path: '/api/admin/channels', summary: 'List channels (secrets masked)', auth: 'admin' },
   { method: 'get', path: '/api/admin/channels/{id}', summary: 'One channel', auth: 'admin' },

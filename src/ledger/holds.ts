@@ -70,10 +70,12 @@ export async function settle(db: Database, s: Settlement): Promise<void> {
   await db.tx(async (q) => {
     const held = await takeHold(q, s.holdId);
     const now = Date.now();
+    // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
+    const counted = s.log.status < 400 || s.cost > 0 ? 1 : 0;
     const user = await q.get<{ balance: number }>(
       `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
        WHERE id = ? RETURNING balance`,
-      [s.cost, held, s.cost, s.log.status < 400 ? 1 : 0, s.userId],
+      [s.cost, held, s.cost, counted, s.userId],
     );
     if (!user) throw new Error(`settle: user ${s.userId} vanished`);
     if (s.cost > 0) {
@@ -88,7 +90,7 @@ export async function settle(db: Database, s: Settlement): Promise<void> {
     }
     await q.run(
       'UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?',
-      [s.cost, held, s.log.status < 400 ? 1 : 0, now, s.keyId],
+      [s.cost, held, counted, now, s.keyId],
     );
     await insertUsageLog(q, s.log);
   });

@@ -49,7 +49,7 @@ export const walletRoutes = new Hono<Env>()
     const { items, total } = await listUsageLogs(c.get('gw').db, filter, page, pageSize);
     return c.json({ items, total, page, pageSize });
   })
-  .get('/pricing', async (c) => {
+  .get('/pricing', requireUser, async (c) => {
     const gw = c.get('gw');
     const groups = [...gw.pricing.groups.values()].sort((a, b) => a.name.localeCompare(b.name));
     const items = [...gw.pricing.prices.entries()]
@@ -57,7 +57,7 @@ export const walletRoutes = new Hono<Env>()
       .map(([model, p]) => ({
         model,
         ...describePrice(p),
-        groups: groups.filter((g) => gw.channels.serving(g.name, model).some((ch) => ch.enabled)).map((g) => g.name),
+        availableIn: groups.filter((g) => gw.channels.serving(g.name, model).some((ch) => ch.enabled)).map((g) => g.name),
         prices: groups.map((g) => groupPrice(p, g)),
       }));
     return c.json({ items, groups: groups.map((g) => ({ name: g.name, description: g.description })) });

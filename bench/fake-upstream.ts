@@ -1,0 +1,78 @@
+// Zero-latency fake OpenAI upstream for the benchmark. It runs in its own child process so its
+// CPU cost is visible to the OS scheduler like a real (remote) upstream's network stack would be,
+// and so it never competes with autocannon's event loop in the orchestrator.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { announcePort, exitWithParent } from './child-ipc.ts';
+
+const USAGE = { prompt_tokens: 10, completion_tokens: 8, total_tokens: 18 };
+const WORDS = ['Hello', '!', ' I', ' am', ' fine', ',', ' thanks', '.'];
+
+interface ChatRequest {
+  model?: string;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+}
+
+function completion(model: string): string {
+  return JSON.stringify({
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: WORDS.join('') }, finish_reason: 'stop' }],
+    usage: USAGE,
+  });
+}
+
+function chunk(model: string, created: number, choices: unknown[], usage?: unknown): string {
+  const body: Record<string, unknown> = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model, choices };
+  if (usage) body.usage = usage;
+  return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+// Each event is a separate write, like a real provider flushing tokens as they are produced,
+// so the gateway has to cope with the stream arriving in several pieces.
+function writeStream(res: http.ServerResponse, model: string, includeUsage: boolean): void {
+  const created = Math.floor(Date.now() / 1000);
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  WORDS.forEach((word, i) => {
+    const delta = i === 0 ? { role: 'assistant', content: word } : { content: word };
+    const finish = i === WORDS.length - 1 ? 'stop' : null;
+    res.write(chunk(model, created, [{ index: 0, delta, finish_reason: finish }]));
+  });
+  if (includeUsage) res.write(chunk(model, created, [], USAGE));
+  res.end('data: [DONE]\n\n');
+}
+
+function sendError(res: http.ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }));
+}
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
+  if (req.method !== 'POST' || !req.url?.startsWith('/v1/chat/completions')) {
+    return sendError(res, 404, `no route ${req.method} ${req.url}`);
+  }
+  let body: ChatRequest;
+  try {
+    body = JSON.parse(raw.toString('utf8')) as ChatRequest;
+  } catch {
+    return sendError(res, 400, 'invalid JSON body');
+  }
+  const model = body.model ?? 'unknown';
+  if (body.stream === true) return writeStream(res, model, body.stream_options?.include_usage === true);
+  const text = completion(model);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const server = http.createServer((req, res) => {
+  const parts: Buffer[] = [];
+  req.on('data', (c: Buffer) => parts.push(c));
+  req.on('end', () => handle(req, res, Buffer.concat(parts)));
+});
+// Longer than undici's keep-alive so the proxies never reuse a socket the server is closing.
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => announcePort((server.address() as AddressInfo).port));
+exitWithParent(() => server.close());

@@ -1,0 +1,135 @@
+// (B) The real gateway: start it as a child, configure it only through its public HTTP API (as an
+// operator would), and afterwards read its SQLite file to check no usage log was lost.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { freePort, track } from './procs.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Gateway {
+  child: ChildProcess;
+  baseUrl: string;
+  dbPath: string;
+  logPath: string;
+  adminPassword: string;
+}
+
+export async function startGateway(tmpDir: string): Promise<Gateway> {
+  const entry = root + 'src/main.ts';
+  if (!existsSync(entry)) throw new Error(`gateway entry ${entry} does not exist`);
+  const port = await freePort();
+  const dbPath = `${tmpDir}/bench.db`;
+  const logPath = `${tmpDir}/gateway.log`;
+  const adminPassword = randomBytes(12).toString('hex');
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port), DATABASE_URL: `sqlite:${dbPath}`, MOLEAPI_ADMIN_PASSWORD: adminPassword, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  // The gateway's output goes to a file: under load even warnings would drown the report.
+  const log = createWriteStream(logPath);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const gateway = { child, baseUrl: `http://127.0.0.1:${port}`, dbPath, logPath, adminPassword };
+  await waitReady(gateway, 60_000);
+  return gateway;
+}
+
+async function waitReady(gw: Gateway, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (gw.child.exitCode !== null || gw.child.signalCode !== null) {
+      throw new Error(`gateway exited during start (code ${gw.child.exitCode}, signal ${gw.child.signalCode})`);
+    }
+    try {
+      const res = await fetch(`${gw.baseUrl}/api/status`);
+      if (res.status === 200) return;
+      last = `GET /api/status → ${res.status} ${(await res.text()).slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`gateway not ready after ${ms / 1000} s (last: ${last})`);
+}
+
+export function logTail(gw: Gateway, lines = 30): string {
+  try {
+    return readFileSync(gw.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no gateway log)';
+  }
+}
+
+// Minimal JSON client with one session cookie; each failed step throws with the exact answer.
+class Session {
+  private cookie = '';
+  constructor(private readonly baseUrl: string) {}
+
+  async call(method: string, path: string, body: unknown, expect: number[]): Promise<any> {
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}) },
+      body: JSON.stringify(body),
+    });
+    const setCookie = res.headers.getSetCookie();
+    if (setCookie.length > 0) this.cookie = setCookie.map((c) => c.split(';')[0]).join('; ');
+    const text = await res.text();
+    if (!expect.includes(res.status)) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 500)}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+}
+
+export interface BenchAccount {
+  username: string;
+  apiKey: string;
+}
+
+// Admin creates the channel and price, a fresh user gets ample credit and an API key.
+export async function configure(gw: Gateway, upstreamUrl: string): Promise<BenchAccount> {
+  const admin = new Session(gw.baseUrl);
+  await admin.call('POST', '/api/auth/login', { username: 'admin', password: gw.adminPassword }, [200]);
+  await admin.call(
+    'POST',
+    '/api/admin/channels',
+    { name: 'bench', type: 'openai', baseUrl: upstreamUrl, apiKey: 'sk-upstream', models: ['gpt-bench'] },
+    [200, 201],
+  );
+  await admin.call('PUT', '/api/admin/prices/gpt-bench', { input: '2', output: '8' }, [200, 201]);
+
+  const username = `bench_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  const user = new Session(gw.baseUrl);
+  const registered = await user.call('POST', '/api/auth/register', { username, password }, [200, 201]);
+  const userId = registered?.user?.id;
+  if (userId === undefined) throw new Error(`register answered without user.id: ${JSON.stringify(registered)}`);
+  await admin.call('POST', `/api/admin/users/${userId}/adjust`, { quota: 5_000_000_000_000, reason: 'bench' }, [200, 201]);
+
+  await user.call('POST', '/api/auth/login', { username, password }, [200]);
+  const key = await user.call('POST', '/api/keys', { name: 'bench' }, [200, 201]);
+  if (typeof key?.key !== 'string' || !key.key.startsWith('sk-')) throw new Error(`POST /api/keys answered without a key: ${JSON.stringify(key)}`);
+  return { username, apiKey: key.key };
+}
+
+export interface StoredCounts {
+  logRows: number;
+  requestCount: number | undefined;
+}
+
+// Read after the gateway has exited, so whatever its shutdown flushed is what is on disk.
+export function readStoredCounts(gw: Gateway, username: string): StoredCounts {
+  const db = new Database(gw.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const logs = db.prepare('SELECT COUNT(*) AS n FROM usage_logs').get() as { n: number };
+    const user = db.prepare('SELECT request_count AS n FROM users WHERE username = ?').get(username) as { n: number } | undefined;
+    return { logRows: Number(logs.n), requestCount: user === undefined ? undefined : Number(user.n) };
+  } finally {
+    db.close();
+  }
+}

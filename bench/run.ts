@@ -1,0 +1,168 @@
+// `npm run bench`: fake upstream + (A) bare Node proxy + (B) the gateway, measured in one run.
+// See bench/README-section.md for how to read the output. Exits non-zero if any target fails.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { configure, logTail, readStoredCounts, startGateway, type BenchAccount, type Gateway } from './gateway.ts';
+import { measure, probe, probeProblem, type Scenario, type Target } from './load.ts';
+import { killAll, killChildrenOnExit, sampleMemory, startBenchChild, waitForExit, type MemorySampler } from './procs.ts';
+import { countErrors, overhead, printChecks, printErrors, printTable, ratio, total2xx, type Check, type ScenarioResult } from './report.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const SCENARIOS: Scenario[] = [
+  { name: 'non-stream 10c', connections: 10, stream: false },
+  { name: 'non-stream 100c', connections: 100, stream: false },
+  { name: 'stream 10c', connections: 10, stream: true },
+  { name: 'stream 100c', connections: 100, stream: true },
+];
+const CHAT_PATH = '/v1/chat/completions';
+
+interface GatewayRun {
+  gw: Gateway;
+  account: BenchAccount;
+  target: Target;
+  memory: MemorySampler;
+  probe2xx: number; // 2xx answers from the smoke probes: they are billed and logged too
+}
+
+const log = (msg: string): void => console.error(`bench: ${msg}`);
+
+// A broken target would make every number meaningless: check one request of each kind first.
+async function smoke(target: Target): Promise<number> {
+  let ok = 0;
+  for (const stream of [false, true]) {
+    const result = await probe(target, stream);
+    if (result.status >= 200 && result.status < 300) ok++;
+    const problem = probeProblem(result, stream);
+    if (problem) throw new Error(`${target.label} ${stream ? 'stream' : 'non-stream'} probe failed: ${problem}`);
+  }
+  return ok;
+}
+
+async function startB(tmpDir: string, upstreamUrl: string): Promise<GatewayRun> {
+  log('starting gateway (node --import tsx src/main.ts)');
+  const gw = await startGateway(tmpDir);
+  const memory = sampleMemory(gw.child.pid!);
+  try {
+    const account = await configure(gw, upstreamUrl);
+    const target: Target = { label: 'B', url: gw.baseUrl + CHAT_PATH, headers: { authorization: `Bearer ${account.apiKey}` } };
+    const probe2xx = await smoke(target);
+    return { gw, account, target, memory, probe2xx };
+  } catch (err) {
+    memory.stop();
+    console.error(`--- gateway log tail (${gw.logPath}) ---\n${logTail(gw)}\n---`);
+    throw err;
+  }
+}
+
+async function runScenarios(a: Target, b: Target | undefined): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  // A and B alternate per scenario so both see the same machine noise as closely as possible.
+  for (const scenario of SCENARIOS) {
+    log(`${scenario.name}: A`);
+    const ma = await measure(a, scenario, SECONDS, WARMUP_SECONDS);
+    let mb;
+    if (b) {
+      log(`${scenario.name}: B`);
+      mb = await measure(b, scenario, SECONDS, WARMUP_SECONDS);
+      if (mb.main.non2xx > 0) {
+        const example = await probe(b, scenario.stream);
+        log(`B answered non-2xx; a probe now gets ${example.status} ${example.text.slice(0, 300)}`);
+      }
+    }
+    results.push({ scenario, a: ma, b: mb });
+  }
+  return results;
+}
+
+function targetChecks(results: ScenarioResult[], run: GatewayRun): Check[] {
+  const base = results[0]!; // non-stream 10c
+  const peak = run.memory.peakRssMb();
+  const hwm = run.memory.hwmMb();
+  const errors = results.reduce((n, r) => n + countErrors(r.a) + countErrors(r.b), 0);
+  return [
+    { name: 'B/A throughput ≥ 0.5 (non-stream 10c)', pass: ratio(base) >= 0.5, detail: ratio(base).toFixed(2) },
+    { name: 'p99 overhead ≤ 3 ms (non-stream 10c)', pass: overhead(base, 'p99') <= 3, detail: `${overhead(base, 'p99').toFixed(2)} ms` },
+    { name: 'gateway peak RSS < 200 MB', pass: peak < 200 && (hwm ?? 0) < 200, detail: `peak ${peak.toFixed(1)} MB (VmHWM ${hwm?.toFixed(1) ?? 'n/a'} MB)` },
+    { name: 'every answer 2xx (A and B)', pass: errors === 0, detail: `${errors} non-2xx or errors` },
+  ];
+}
+
+// SIGTERM must flush the usage-log queue: every 2xx the gateway sent has to be on disk afterwards.
+async function durabilityChecks(results: ScenarioResult[], run: GatewayRun): Promise<Check[]> {
+  const expected = run.probe2xx + results.reduce((n, r) => n + total2xx(r.b), 0);
+  log('SIGTERM to gateway, waiting for it to exit');
+  run.gw.child.kill('SIGTERM');
+  const exit = await waitForExit(run.gw.child, 30_000);
+  run.memory.stop();
+  const exitCheck: Check = {
+    name: 'gateway exits on SIGTERM',
+    pass: exit !== null && exit.code === 0,
+    detail: exit === null ? 'still running after 30 s (killed)' : `code ${exit.code}, signal ${exit.signal}`,
+  };
+  if (exit === null) killAll();
+  let stored;
+  try {
+    stored = readStoredCounts(run.gw, run.account.username);
+  } catch (err) {
+    return [exitCheck, { name: 'usage logs readable after shutdown', pass: false, detail: (err as Error).message }];
+  }
+  console.log(`log rows: ${stored.logRows} / 2xx responses: ${expected}`);
+  console.log(`users.request_count: ${stored.requestCount ?? 'user not found'} / 2xx responses: ${expected}`);
+  return [
+    exitCheck,
+    { name: 'usage_logs rows = 2xx responses', pass: stored.logRows === expected, detail: `${stored.logRows} / ${expected}` },
+    { name: 'users.request_count = 2xx responses', pass: stored.requestCount === expected, detail: `${stored.requestCount} / ${expected}` },
+  ];
+}
+
+async function main(): Promise<number> {
+  killChildrenOnExit();
+  const tmpDir = mkdtempSync(`${tmpdir()}/moleapi-bench-`);
+  log(`${SECONDS} s per run after ${WARMUP_SECONDS} s warmup; scratch dir ${tmpDir}`);
+  const upstream = await startBenchChild('fake-upstream.ts');
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const proxy = await startBenchChild('bare-proxy.ts', { UPSTREAM_URL: upstreamUrl });
+  const a: Target = { label: 'A', url: `http://127.0.0.1:${proxy.port}${CHAT_PATH}`, headers: {} };
+  await smoke(a);
+  const proxyMemory = sampleMemory(proxy.child.pid!);
+
+  let gateway: GatewayRun | undefined;
+  let gatewayError: Error | undefined;
+  try {
+    gateway = await startB(tmpDir, upstreamUrl);
+  } catch (err) {
+    // Still measure A: the floor is useful on its own, and the failure is reported below.
+    gatewayError = err as Error;
+    log(`gateway unavailable, measuring A only: ${gatewayError.message}`);
+  }
+
+  const results = await runScenarios(a, gateway?.target);
+  proxyMemory.stop();
+  console.log();
+  printTable(results);
+  printErrors(results);
+  console.log(`RSS peak: A ${proxyMemory.peakRssMb().toFixed(1)} MB, B ${gateway ? gateway.memory.peakRssMb().toFixed(1) : 'n/a'} MB`);
+  console.log();
+
+  const checks: Check[] = gateway
+    ? [...targetChecks(results, gateway), ...(await durabilityChecks(results, gateway))]
+    : [{ name: 'gateway started and configured', pass: false, detail: gatewayError?.message ?? 'unknown error' }];
+  printChecks(checks);
+  const failed = checks.filter((c) => !c.pass).length;
+  if (failed === 0) rmSync(tmpDir, { recursive: true, force: true });
+  else console.log(`${failed} target(s) failed; gateway database and log kept in ${tmpDir}`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    killAll();
+    process.exit(code);
+  },
+  (err: Error) => {
+    console.error(`bench: FAILED: ${err.stack ?? err.message}`);
+    killAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,250 @@
+// A fake OpenAI upstream: a real HTTP server on 127.0.0.1 that speaks the chat completions wire format
+// (JSON and SSE), so relay tests exercise the gateway's real HTTP client, framing and usage parsing.
+// Behaviour is chosen by the model name the gateway sends upstream (after any model mapping), so
+// parallel tests using different model names never interfere:
+//   (default)  K = min(max_completion_tokens ?? max_tokens ?? 8, 8) words "tok ", usage {10, K}
+//   cached     as default, usage.prompt_tokens_details.cached_tokens = 4
+//   nousage    never sends usage (JSON or stream)
+//   error500   500 with an OpenAI error body;  error400: 400 with an OpenAI error body
+//   cut        stream: 3 word chunks then the socket is destroyed; non-stream: socket destroyed at once
+//   slow       stream: one chunk every 100 ms for 30 s; non-stream: answers after 30 s; a client that
+//              goes away first is recorded as `aborted: true`
+//   delay      waits 300 ms (or N ms for `delayN`, e.g. `delay1500`) then answers normally
+// Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+  aborted: boolean;
+}
+
+export interface FakeOpenAI {
+  url: string;
+  requests: FakeRequest[];
+  close(): Promise<void>;
+}
+
+const PROMPT_TOKENS = 10;
+const SLOW_INTERVAL_MS = 100;
+const SLOW_TOTAL_MS = 30_000;
+
+function errorBody(message: string, type: string, code: string | null = null) {
+  return JSON.stringify({ error: { message, type, param: null, code } });
+}
+
+function usageFor(model: string, completion: number) {
+  return {
+    prompt_tokens: PROMPT_TOKENS,
+    completion_tokens: completion,
+    total_tokens: PROMPT_TOKENS + completion,
+    prompt_tokens_details: { cached_tokens: model.includes('cached') ? 4 : 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+function delayOf(model: string): number {
+  const m = /delay(\d+)/.exec(model);
+  return m ? Number(m[1]) : 300;
+}
+
+export async function startFakeOpenAI(): Promise<FakeOpenAI> {
+  const requests: FakeRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let seq = 0;
+
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+    return t;
+  };
+  const cancel = (t: NodeJS.Timeout | undefined) => {
+    if (t) {
+      clearTimeout(t);
+      clearInterval(t);
+      timers.delete(t);
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: any;
+      let parseFailed = false;
+      if (raw) {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          parseFailed = true;
+        }
+      }
+      const path = (req.url ?? '/').split('?')[0]!;
+      const rec: FakeRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, aborted: false };
+      requests.push(rec);
+      let selfClosed = false;
+      res.on('close', () => {
+        if (!res.writableFinished && !selfClosed) rec.aborted = true;
+      });
+      const json = (status: number, text: string) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seq}` });
+        res.end(text);
+      };
+
+      const auth = req.headers.authorization;
+      if (!auth || !/^Bearer \S+/.test(auth)) {
+        json(401, errorBody("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth.", 'invalid_request_error', 'invalid_api_key'));
+        return;
+      }
+
+      if (req.method === 'GET' && path.endsWith('/models')) {
+        const created = Math.floor(Date.now() / 1000);
+        json(200, JSON.stringify({
+          object: 'list',
+          data: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1'].map((id) => ({ id, object: 'model', created, owned_by: 'openai' })),
+        }));
+        return;
+      }
+
+      if (req.method !== 'POST' || !path.endsWith('/chat/completions')) {
+        json(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error'));
+        return;
+      }
+      if (parseFailed || typeof body !== 'object' || body === null) {
+        json(400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error'));
+        return;
+      }
+      const model = String(body.model ?? '');
+      if (!model || !Array.isArray(body.messages)) {
+        json(400, errorBody("Missing required parameter: 'model' or 'messages'.", 'invalid_request_error', 'missing_required_parameter'));
+        return;
+      }
+      const stream = body.stream === true;
+      if (body.stream_options != null && !stream) {
+        json(400, errorBody("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'invalid_request_error', 'invalid_value'));
+        return;
+      }
+      const includeUsage = stream && body.stream_options?.include_usage === true && !model.includes('nousage');
+      const cap = body.max_completion_tokens ?? body.max_tokens ?? 8;
+      const k = Math.max(0, Math.min(Number(cap) || 0, 8));
+      const id = `chatcmpl-fake${++seq}`;
+      const created = Math.floor(Date.now() / 1000);
+
+      if (model.includes('error500')) {
+        json(500, errorBody('The server had an error while processing your request. Sorry about that!', 'server_error'));
+        return;
+      }
+      if (model.includes('error400')) {
+        json(400, errorBody("Invalid value for 'temperature': must be between 0 and 2.", 'invalid_request_error', 'invalid_value'));
+        return;
+      }
+
+      const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+        JSON.stringify({
+          id,
+          object: 'chat.completion.chunk',
+          created,
+          model,
+          system_fingerprint: 'fp_fake',
+          choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+          ...(includeUsage ? { usage: null } : {}),
+        });
+      const sse = (data: string) => res.write(`data: ${data}\n\n`);
+      const wordDelta = (i: number) => (i === 0 ? { role: 'assistant', content: 'tok ', refusal: null } : { content: 'tok ' });
+      const finishStream = (words: number, finish: string) => {
+        sse(chunk({}, finish));
+        if (includeUsage) {
+          sse(JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage: usageFor(model, words) }));
+        }
+        sse('[DONE]');
+        res.end();
+      };
+      const startStream = () =>
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+
+      const answer = () => {
+        if (res.destroyed) return;
+        if (!stream) {
+          const message = { role: 'assistant', content: 'tok '.repeat(k), refusal: null, annotations: [] };
+          json(200, JSON.stringify({
+            id,
+            object: 'chat.completion',
+            created,
+            model,
+            choices: [{ index: 0, message, logprobs: null, finish_reason: k < 8 && cap < 8 ? 'length' : 'stop' }],
+            ...(model.includes('nousage') ? {} : { usage: usageFor(model, k) }),
+            service_tier: 'default',
+            system_fingerprint: 'fp_fake',
+          }));
+          return;
+        }
+        startStream();
+        for (let i = 0; i < k; i++) sse(chunk(wordDelta(i), null));
+        finishStream(k, k < 8 && cap < 8 ? 'length' : 'stop');
+      };
+
+      if (model.includes('cut')) {
+        const destroy = () => {
+          selfClosed = true;
+          req.socket.destroy();
+        };
+        if (!stream) return destroy();
+        startStream();
+        for (let i = 0; i < 3; i++) sse(chunk(wordDelta(i), null));
+        later(50, destroy); // let the three chunks reach the gateway first
+        return;
+      }
+
+      if (model.includes('slow')) {
+        if (!stream) {
+          const t = later(SLOW_TOTAL_MS, answer);
+          res.on('close', () => cancel(t));
+          return;
+        }
+        startStream();
+        let sent = 0;
+        sse(chunk(wordDelta(sent++), null));
+        const started = Date.now();
+        const iv = setInterval(() => {
+          if (res.destroyed) return cancel(iv);
+          if (Date.now() - started >= SLOW_TOTAL_MS) {
+            cancel(iv);
+            finishStream(sent, 'stop');
+            return;
+          }
+          sse(chunk(wordDelta(sent++), null));
+        }, SLOW_INTERVAL_MS);
+        timers.add(iv);
+        res.on('close', () => cancel(iv));
+        return;
+      }
+
+      if (model.includes('delay')) {
+        const t = later(delayOf(model), answer);
+        res.on('close', () => cancel(t));
+        return;
+      }
+
+      answer();
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    async close() {
+      for (const t of timers) cancel(t);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
