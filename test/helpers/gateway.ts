@@ -18,10 +18,11 @@ export interface TestGateway {
   admin: ApiClient;
   databaseUrl: string;
   gateway: Gateway;
-  close(): Promise<void>;
+  /** Stops the gateway; with keepDatabase the database survives for another gateway to open. */
+  close(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
 
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
     const dir = mkdtempSync(join(tmpdir(), 'moleapi-test-'));
@@ -45,9 +46,11 @@ async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void>
   };
 }
 
-export async function startGateway(opts: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestGateway> {
+export async function startGateway(
+  opts: { env?: Record<string, string>; databaseUrl?: string; adminPassword?: string } = {},
+): Promise<TestGateway> {
   const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await freshDatabase();
-  const adminPassword = `admin-${randomBytes(8).toString('hex')}`;
+  const adminPassword = opts.adminPassword ?? `admin-${randomBytes(8).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
@@ -67,10 +70,10 @@ export async function startGateway(opts: { env?: Record<string, string>; databas
     admin,
     databaseUrl: db.url,
     gateway,
-    async close() {
+    async close(closeOpts = {}) {
       await server.close();
       await gateway.close();
-      await db.drop();
+      if (!closeOpts.keepDatabase) await db.drop();
     },
   };
 }

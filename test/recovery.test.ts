@@ -1,0 +1,100 @@
+// Crash recovery of holds, and cache invalidation across instances (PostgreSQL + Redis).
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heartbeat, releaseStaleHolds } from '../src/ledger/holds.ts';
+import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
+import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+
+let fake: FakeOpenAI;
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+/** Simulates a request in flight on another process: a hold row plus the held counters. */
+async function strandHold(gw: TestGateway, userId: number, keyId: number, instanceId: string, amount: number) {
+  const id = `stranded-${instanceId}-${Date.now()}`;
+  await gw.gateway.db.tx(async (q) => {
+    await q.run('INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, userId, keyId, amount, instanceId, Date.now()]);
+    await q.run('UPDATE users SET held = held + ? WHERE id = ?', [amount, userId]);
+    await q.run('UPDATE api_keys SET held = held + ? WHERE id = ?', [amount, keyId]);
+  });
+}
+
+describe('stale holds', () => {
+  it('holds of a process that stopped heart-beating are released; a live instance keeps its own', async () => {
+    const gw = await startGateway();
+    try {
+      const { client, userId, keyId } = await createUserWithKey(gw, { balance: 100_000 });
+      await heartbeat(gw.gateway.db, 'live-peer');
+      await strandHold(gw, userId, keyId, 'dead-peer', 7000);
+      await strandHold(gw, userId, keyId, 'live-peer', 3000);
+      expect((await client.get('/api/wallet')).body.held.quota).toBe(10_000);
+
+      expect(await releaseStaleHolds(gw.gateway.db, gw.gateway.instanceId, false)).toBe(1);
+      const w = (await client.get('/api/wallet')).body;
+      expect(w.held.quota).toBe(3000);
+      expect(w.available.quota).toBe(97_000);
+      expect(w.balance.quota).toBe(100_000); // a release moves no money
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a restart releases holds left by the crashed process, and requests work again', async () => {
+    const first = await startGateway();
+    const { userId, keyId, key } = await createUserWithKey(first, { balance: 5000 });
+    await addChannel(first, { baseUrl: fake.url, models: ['recover-model'] });
+    await setPrice(first, 'recover-model', { input: '2', output: '8' });
+    // The whole balance is stuck in a hold of a process that died mid-request.
+    await strandHold(first, userId, keyId, 'crashed-process', 5000);
+    const sdk = (gw: TestGateway) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    await expect(sdk(first).chat.completions.create({ model: 'recover-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 })).rejects.toMatchObject({ status: 429 });
+    await first.close({ keepDatabase: true });
+
+    const second = await startGateway({ databaseUrl: first.databaseUrl, adminPassword: first.adminPassword });
+    try {
+      const reply = await sdk(second).chat.completions.create({ model: 'recover-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
+      expect(reply.choices[0]!.message.content).toContain('tok');
+      const held = await second.gateway.db.get<{ held: number }>('SELECT held FROM users WHERE id = ?', [userId]);
+      expect(Number(held!.held)).toBe(0);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+const shared = process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL;
+
+describe.runIf(shared)('two instances on one PostgreSQL database, invalidated over Redis', () => {
+  let a: TestGateway;
+  let b: TestGateway;
+  beforeAll(async () => {
+    a = await startGateway();
+    b = await startGateway({ databaseUrl: a.databaseUrl, adminPassword: a.adminPassword });
+  });
+  afterAll(async () => {
+    await b?.close({ keepDatabase: true });
+    await a?.close();
+  });
+
+  it('a channel and price added on one instance serve at once on the other; a key disabled on one is refused by the other', async () => {
+    const { client, key, keyId } = await createUserWithKey(a, { balance: 1_000_000 });
+    await addChannel(a, { baseUrl: fake.url, models: ['shared-model'] });
+    await setPrice(a, 'shared-model', { input: '2', output: '8' });
+    const onB = new OpenAI({ apiKey: key, baseURL: `${b.url}/v1`, maxRetries: 0 });
+    const ask = () => onB.chat.completions.create({ model: 'shared-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+
+    await expect(ask()).resolves.toMatchObject({ object: 'chat.completion' }); // B cached the key now
+    expect((await client.patch(`/api/keys/${keyId}`, { enabled: false })).status).toBe(200);
+    // Without the Redis message B would serve the cached key for up to 30 s.
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 401; i++) {
+      status = await ask().then(() => 200, (e) => e.status);
+      if (status !== 401) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(401);
+  });
+});
