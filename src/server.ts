@@ -9,7 +9,7 @@ export interface RunningServer {
   server: Server;
   port: number;
   /** Stops accepting, lets requests in flight finish (their settlements included), then closes. */
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -34,11 +34,17 @@ export async function startServer(gw: Gateway, port: number, host: string): Prom
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    async close() {
+    async close(graceMs = 30_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.allSettled([...inFlight]);
+      // Requests in flight finish and settle; past the grace period their callers are cut off, which
+      // aborts the upstream calls and bills what was delivered before we exit.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      clearTimeout(timer);
       server.closeAllConnections();
+      await Promise.allSettled([...inFlight]);
       await closed;
     },
   };

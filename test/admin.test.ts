@@ -164,7 +164,9 @@ describe('prices, groups and the pricing page', () => {
   it('GET /api/pricing lists a priced model with its price in every group; vip ×2 doubles it', async () => {
     const model = uniq('pub');
     expect((await gw.admin.put(`/api/admin/prices/${model}`, { input: '1.5', output: '6' })).status).toBe(200);
-    const g = await gw.admin.put('/api/admin/groups/vip', { multiplier: '2' });
+    const g = await gw.admin.put('/api/admin/groups/vip', { multiplier: '2', selectable: true });
+    // A group users may not select is hidden from them on the pricing page (admins still see it).
+    expect((await gw.admin.put('/api/admin/groups/internal', { multiplier: '0.5', selectable: false })).status).toBe(200);
     expect(g.status, JSON.stringify(g.body)).toBe(200);
     expect(JSON.stringify((await gw.admin.get('/api/admin/groups')).body)).toContain('vip');
 
@@ -181,6 +183,15 @@ describe('prices, groups and the pricing page', () => {
     expect(usd(def.output)).toBeCloseTo(6, 6);
     expect(usd(vip.input)).toBeCloseTo(3, 6);
     expect(usd(vip.output)).toBeCloseTo(12, 6);
+
+    // a per-request model is shown as such, also multiplied per group
+    const img = uniq('img');
+    expect((await gw.admin.put(`/api/admin/prices/${img}`, { perRequest: '0.04' })).status).toBe(200);
+    const pr = findModel((await user.get('/api/pricing')).body, img);
+    expect(pr, img).toBeDefined();
+    expect(JSON.stringify(pr)).toMatch(/per.?request/i);
+    expect(usd(groupPrice(pr, 'default').perRequest)).toBeCloseTo(0.04, 6);
+    expect(usd(groupPrice(pr, 'vip').perRequest)).toBeCloseTo(0.08, 6);
   });
 
   it('rejects a bad group multiplier with 400', async () => {

@@ -2,8 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './helpers/api.ts';
 import { addChannel, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 let gw: TestGateway;
+let up: FakeOpenAI;
 let seq = 0;
 const uniq = (p = 'ky') => `${p}_${Date.now().toString(36)}_${++seq}`;
 const PASSWORD = 'keys-pass-1234';
@@ -13,13 +15,15 @@ const MODEL_B = 'keytest-model-b';
 
 beforeAll(async () => {
   gw = await startGateway();
-  // /v1/models never calls the upstream, so an unreachable base URL is fine here.
-  await addChannel(gw, { baseUrl: 'http://127.0.0.1:9/v1', models: [MODEL_A, MODEL_B], name: 'keys-test' });
-  await setPrice(gw, MODEL_A, { input: '1', output: '2' });
-  await setPrice(gw, MODEL_B, { input: '1', output: '2' });
+  up = await startFakeOpenAI();
+  await addChannel(gw, { baseUrl: up.url, models: [MODEL_A, MODEL_B], name: 'keys-test' });
+  // input $2 / output $8 per 1M tokens: 1 point per prompt token, 4 per completion token
+  await setPrice(gw, MODEL_A, { input: '2', output: '8' });
+  await setPrice(gw, MODEL_B, { input: '2', output: '8' });
 });
 afterAll(async () => {
   await gw?.close();
+  await up?.close();
 });
 
 async function newUser(): Promise<ApiClient> {
@@ -157,6 +161,16 @@ describe('validation', () => {
     expect((await c.get('/api/keys')).body.items.length).toBe(before);
   });
 
+  it('a group exists but is not selectable → 400; once selectable the key can use it', async () => {
+    const group = uniq('grp');
+    expect((await gw.admin.put(`/api/admin/groups/${group}`, { multiplier: '1.5', selectable: false })).status).toBe(200);
+    expectApiError(await c.post('/api/keys', { name: 'g', group }), 400);
+    expect((await gw.admin.put(`/api/admin/groups/${group}`, { multiplier: '1.5', selectable: true })).status).toBe(200);
+    const k = await createKey(c, { group });
+    expect(k.group).toBe(group);
+    expect((await listed(c, k.id)).group).toBe(group);
+  });
+
   it('create rejects a non-JSON body with 400', async () => {
     expectApiError(await c.request('POST', '/api/keys', '{oops', { 'content-type': 'application/json' }), 400);
   });
@@ -243,6 +257,30 @@ describe('patch', () => {
     const now = await listed(c, k.id);
     expect(now).toMatchObject({ name: 'keep', models: [MODEL_A], allowIps: ['127.0.0.1'], enabled: false });
     expectMoney(now.quotaLimit, 777);
+  });
+});
+
+describe('usage per key', () => {
+  it('a served request shows up as the key\'s used money and request count, only on that key', async () => {
+    const c = await newUser();
+    const a = await createKey(c);
+    const b = await createKey(c);
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${a.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL_A, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(200);
+    const body: any = await res.json();
+    const cost = body.usage.prompt_tokens * 1 + body.usage.completion_tokens * 4; // 10 + 8×4 = 42
+    expect(cost).toBeGreaterThan(0);
+    const ka = await listed(c, a.id);
+    expectMoney(ka.used, cost);
+    expect(ka.used.usd).toBe((cost / 500000).toFixed(6));
+    if (ka.requestCount !== undefined) expect(ka.requestCount).toBe(1);
+    expectMoney((await listed(c, b.id)).used, 0);
+    const w = await c.get('/api/wallet');
+    expect(w.body.used).toEqual(ka.used);
   });
 });
 

@@ -2,9 +2,11 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './helpers/api.ts';
-import { startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 let gw: TestGateway;
+let up: FakeOpenAI;
 const users: Array<{ id: number; username: string }> = [];
 const PASSWORD = 'ledger-cli-pass-1';
 
@@ -21,9 +23,23 @@ beforeAll(async () => {
     const res = await gw.admin.post(`/api/admin/users/${users[i]!.id}/adjust`, { quota: q, reason: `cli ${i}` });
     expect([200, 201]).toContain(res.status);
   }
+  // and a billed relay request (a usage entry)
+  up = await startFakeOpenAI();
+  await addChannel(gw, { baseUrl: up.url, models: ['cli-model'] });
+  await setPrice(gw, 'cli-model', { input: '2', output: '8' });
+  const u = await createUserWithKey(gw, { username: `lc_${Date.now().toString(36)}_k` });
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${u.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'cli-model', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  expect(res.status).toBe(200);
+  await res.text();
+  expect((await u.client.get('/api/wallet')).body.used.quota).toBeGreaterThan(0);
 });
 afterAll(async () => {
   await gw?.close();
+  await up?.close();
 });
 
 function ledgerCheck(): Promise<{ code: number | null; out: string }> {
@@ -51,23 +67,34 @@ describe('ledger:check', () => {
     expect(code, out).toBe(0);
     const m = /ledger:check OK: (\d+) accounts?/.exec(out);
     expect(m, out).not.toBeNull();
-    // the three users plus at least the root admin
-    expect(Number(m![1])).toBeGreaterThanOrEqual(users.length + 1);
+    // the four users plus at least the root admin
+    expect(Number(m![1])).toBeGreaterThanOrEqual(users.length + 2);
   }, 90_000);
 
   it(
     'exits 1 and names the account whose balance no longer matches its entries',
     async (ctx) => {
-      if (!gw.databaseUrl.startsWith('sqlite:')) ctx.skip(); // the corruption step needs the SQLite file
-      const { default: Database } = await import('better-sqlite3');
-      const file = gw.databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-      const db = new Database(file);
-      try {
-        const victim = users[1]!;
-        const r = db.prepare('UPDATE users SET balance = balance + 1 WHERE id = ?').run(victim.id);
-        expect(r.changes).toBe(1);
-      } finally {
-        db.close();
+      const victim = users[1]!;
+      if (gw.databaseUrl.startsWith('sqlite:')) {
+        const { default: Database } = await import('better-sqlite3');
+        const db = new Database(gw.databaseUrl.slice('sqlite:'.length));
+        try {
+          expect(db.prepare('UPDATE users SET balance = balance + 1 WHERE id = ?').run(victim.id).changes).toBe(1);
+        } finally {
+          db.close();
+        }
+      } else if (/^postgres(ql)?:/.test(gw.databaseUrl)) {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: gw.databaseUrl });
+        await client.connect();
+        try {
+          const r = await client.query('UPDATE users SET balance = balance + 1 WHERE id = $1', [victim.id]);
+          expect(r.rowCount).toBe(1);
+        } finally {
+          await client.end();
+        }
+      } else {
+        ctx.skip();
       }
       const { code, out } = await ledgerCheck();
       expect(code, out).toBe(1);

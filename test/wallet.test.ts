@@ -1,18 +1,26 @@
 // Wallet and ledger over real HTTP: trial credit, admin adjustments, idempotency, pagination, isolation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './helpers/api.ts';
-import { startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 let gw: TestGateway;
+let up: FakeOpenAI;
 let seq = 0;
 const uniq = (p = 'wl') => `${p}_${Date.now().toString(36)}_${++seq}`;
 const PASSWORD = 'wallet-pass-123';
 
+const MODEL = 'wallet-model';
+
 beforeAll(async () => {
   gw = await startGateway();
+  up = await startFakeOpenAI();
+  await addChannel(gw, { baseUrl: up.url, models: [MODEL], name: 'wallet-test' });
+  await setPrice(gw, MODEL, { input: '2', output: '8' }); // 1 point per prompt token, 4 per completion token
 });
 afterAll(async () => {
   await gw?.close();
+  await up?.close();
 });
 
 /** quota / 500000 with exactly 6 decimals, computed with integers. */
@@ -213,6 +221,34 @@ describe('admin adjustments', () => {
     // a different key applies again
     expectApplied(await adjust(id, 7000, 'bonus', { 'Idempotency-Key': `${key}-b` }));
     expect(await balance(client)).toBe(264100);
+  });
+});
+
+describe('usage moves the wallet', () => {
+  it('a served request lowers the balance by its cost, raises used and requestCount, entries still sum to the balance', async () => {
+    const { client, key } = await createUserWithKey(gw, { username: uniq('use') });
+    let spent = 0;
+    for (const maxTokens of [8, 3]) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, max_tokens: maxTokens, messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      expect(res.status).toBe(200);
+      const u = ((await res.json()) as any).usage;
+      spent += u.prompt_tokens + 4 * u.completion_tokens;
+    }
+    expect(spent).toBe(10 + 32 + 10 + 12);
+    const w = await client.get('/api/wallet');
+    expectMoney(w.body.balance, 250000 - spent);
+    expectMoney(w.body.used, spent);
+    expect(w.body.requestCount).toBe(2);
+    if (w.body.held !== undefined) expectMoney(w.body.held, 0);
+    const l = await ledger(client);
+    const sum = l.items.reduce((acc, e) => acc + e.amount.quota, 0);
+    expect(sum).toBe(250000 - spent);
+    for (const e of l.items) expect(['trial', 'usage']).toContain(e.kind);
+    expect(l.items.filter((e) => e.kind === 'usage').reduce((a, e) => a + e.amount.quota, 0)).toBe(-spent);
   });
 });
 

@@ -101,6 +101,7 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
   });
+  if (res.destroyed) abort.abort(); // the caller left while we were placing the hold
   try {
     await relay(gw, chat, channels, bill, res, abort.signal, requestId);
   } catch (err) {

@@ -30,7 +30,8 @@ export const adminUserRoutes = new Hono<Env>()
     const { page, pageSize } = pagination(c);
     const search = c.req.query('search') ?? '';
     const like = `%${search.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-    const where = search ? `WHERE username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'` : '';
+    // LOWER on both sides: SQLite's LIKE ignores case, PostgreSQL's does not.
+    const where = search ? `WHERE LOWER(username) LIKE LOWER(?) ESCAPE '\\' OR LOWER(email) LIKE LOWER(?) ESCAPE '\\'` : '';
     const params = search ? [like, like] : [];
     const [rows, total] = await Promise.all([
       gw.db.all(`SELECT * FROM users ${where} ORDER BY id DESC LIMIT ? OFFSET ?`, [...params, pageSize, (page - 1) * pageSize]),

@@ -51,7 +51,12 @@ export const walletRoutes = new Hono<Env>()
   })
   .get('/pricing', requireUser, async (c) => {
     const gw = c.get('gw');
-    const groups = [...gw.pricing.groups.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const user = c.get('user');
+    const isAdmin = user.role === 'admin' || user.role === 'root';
+    // A user sees the groups a key of theirs may use: their own and the selectable ones.
+    const groups = [...gw.pricing.groups.values()]
+      .filter((g) => isAdmin || g.selectable || g.name === user.group)
+      .sort((a, b) => a.name.localeCompare(b.name));
     const items = [...gw.pricing.prices.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([model, p]) => ({
