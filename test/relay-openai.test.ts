@@ -14,7 +14,7 @@ const PRICE = { input: '2', output: '8' }; // USD per 1M tokens → 1 point per 
 
 beforeAll(async () => {
   up = await startFakeOpenAI();
-  gw = await startGateway();
+  gw = await startGateway({ env: { UPSTREAM_TIMEOUT_MS: '2500' } }); // headers timeout; only `slow` non-stream reaches it
 });
 afterAll(async () => {
   await gw?.close();
@@ -310,6 +310,22 @@ describe('upstream failures', () => {
     expect(err).toBeInstanceOf(Error);
     await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), 2500);
     await eventually(async () => expect((await wallet(s.client)).held.quota).toBe(0), 5000);
+  });
+
+  it('an upstream that does not answer within UPSTREAM_TIMEOUT_MS → 504 upstream_timeout, nothing billed', async () => {
+    const s = await setup('slow');
+    const before = await wallet(s.client);
+    const err = await s.sdk.chat.completions.create({ model: s.model, messages: MSG, max_tokens: 5 }).catch((e) => e);
+    expect(err).toBeInstanceOf(APIError);
+    expect(err.status).toBe(504);
+    expect(err.code).toBe('upstream_timeout');
+    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), 2500);
+    const w = await eventually(async () => {
+      const w = await wallet(s.client);
+      expect(w.held.quota).toBe(0);
+      return w;
+    });
+    expect(w.balance.quota).toBe(before.balance.quota);
   });
 
   it.each([false, true])('fails over from a 500ing higher-priority channel to a healthy one (stream=%s)', async (stream) => {
