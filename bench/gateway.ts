@@ -24,8 +24,10 @@ export async function startGateway(tmpDir: string): Promise<Gateway> {
   const dbPath = `${tmpDir}/bench.db`;
   const logPath = `${tmpDir}/gateway.log`;
   const adminPassword = randomBytes(12).toString('hex');
+  // Extra node flags for the gateway only, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', entry], {
+    spawn(process.execPath, [...extraArgs, '--import', 'tsx', entry], {
       cwd: root,
       env: { ...process.env, PORT: String(port), DATABASE_URL: `sqlite:${dbPath}`, MOLEAPI_ADMIN_PASSWORD: adminPassword, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
