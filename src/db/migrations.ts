@@ -109,7 +109,7 @@ const migrations: Migration[] = [
       `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
       `CREATE TABLE usage_logs (
         id ${pk(d)},
-        request_id TEXT NOT NULL UNIQUE,
+        request_id TEXT NOT NULL,
         user_id BIGINT NOT NULL,
         key_id BIGINT,
         key_name TEXT NOT NULL,

@@ -37,10 +37,11 @@ export function openPostgres(url: string, poolSize = 10): Database {
     /* an idle client died; the pool replaces it */
   });
   const base = queryable(pool);
-  return {
+  const db: Database = {
     dialect: 'postgres',
     url,
     ...base,
+    batchTx: (fn) => db.tx(fn),
     async tx(fn) {
       const client = await pool.connect();
       try {
@@ -57,4 +58,5 @@ export function openPostgres(url: string, poolSize = 10): Database {
     },
     close: () => pool.end(),
   };
+  return db;
 }

@@ -65,6 +65,54 @@ export function openSqlite(url: string): Database {
     }
   }
 
+  const statement = (sql: string) => () => prepare(sql).run();
+  const begin = statement('BEGIN IMMEDIATE');
+  const commit = statement('COMMIT');
+  const savepoint = statement('SAVEPOINT batch_item');
+  const releaseSavepoint = statement('RELEASE batch_item');
+  const rollbackSavepoint = statement('ROLLBACK TO batch_item');
+
+  interface Pending {
+    fn: (q: Queryable) => Promise<unknown>;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }
+  let queue: Pending[] = [];
+  let scheduled = false;
+
+  /** Runs everything queued since the last flush in one transaction, each item in its own savepoint. */
+  async function flush() {
+    scheduled = false;
+    const wait = acquire();
+    if (wait) await wait;
+    const items = queue;
+    queue = [];
+    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      begin();
+      for (const item of items) {
+        savepoint();
+        try {
+          const value = await item.fn(direct);
+          releaseSavepoint();
+          outcomes.push({ ok: true, value });
+        } catch (err) {
+          rollbackSavepoint();
+          releaseSavepoint();
+          outcomes.push({ ok: false, value: err });
+        }
+      }
+      commit();
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      release();
+      for (const item of items) item.reject(err);
+      return;
+    }
+    release();
+    items.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
+  }
+
   return {
     dialect: 'sqlite',
     url,
@@ -81,6 +129,14 @@ export function openSqlite(url: string): Database {
         } catch (err) {
           if (db.inTransaction) db.exec('ROLLBACK');
           throw err;
+        }
+      }),
+    batchTx: <T>(fn: (q: Queryable) => Promise<T>) =>
+      new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(() => void flush());
         }
       }),
     close: async () => {

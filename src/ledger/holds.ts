@@ -26,7 +26,7 @@ class HoldRefused extends Error {
 
 export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResult> {
   try {
-    await db.tx(async (q) => {
+    await db.batchTx(async (q) => {
       const user = await q.run('UPDATE users SET held = held + ? WHERE id = ? AND balance - held >= ?', [h.amount, h.userId, h.amount]);
       if (user.changes !== 1) throw new HoldRefused('balance');
       const key = await q.run(
@@ -67,7 +67,7 @@ export interface Settlement {
 
 /** One transaction: drop the hold, charge the cost, write the ledger entry and the usage-log row. */
 export async function settle(db: Database, s: Settlement): Promise<void> {
-  await db.tx(async (q) => {
+  await db.batchTx(async (q) => {
     const held = await takeHold(q, s.holdId);
     const now = Date.now();
     // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
