@@ -6,7 +6,7 @@ import { ChannelRegistry } from './channels/registry.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { migrate } from './db/migrations.ts';
-import { heartbeat, releaseStaleHolds } from './ledger/holds.ts';
+import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { SettingsStore } from './settings/store.ts';

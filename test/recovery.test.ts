@@ -1,7 +1,7 @@
 // Crash recovery of holds, and cache invalidation across instances (PostgreSQL + Redis).
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heartbeat, releaseStaleHolds } from '../src/ledger/holds.ts';
+import { heartbeat, releaseStaleHolds } from '../src/ledger/stale-holds.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 

@@ -1,12 +1,17 @@
 import type { Database, Queryable } from '../db/index.ts';
 import { insertUsageLog, type UsageLogRow } from '../logs/usage-log.ts';
 import { insertEntry } from './entries.ts';
+import { memoryBook, memoryHolds } from './memory-holds.ts';
 
 /**
  * Holds reserve a request's maximum cost on the user's available balance (balance − held) and on the
  * key's limit (quota_limit − used − held) before the upstream call. They are not ledger entries: the
  * balance only moves at settlement, by exactly the cost, in the same transaction as the ledger entry
  * and the usage-log row.
+ *
+ * On PostgreSQL (possibly several instances) holds are rows plus `held` columns, changed with
+ * conditional updates. On SQLite one process owns the database, so holds live in that process's
+ * memory (see memory-holds.ts): a crash cannot strand them, and the request path saves a write.
  */
 export interface HoldRequest {
   holdId: string;
@@ -25,6 +30,7 @@ class HoldRefused extends Error {
 }
 
 export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResult> {
+  if (memoryHolds(db)) return memoryBook(db).place(h);
   try {
     await db.batchTx(async (q) => {
       const user = await q.run('UPDATE users SET held = held + ? WHERE id = ? AND balance - held >= ?', [h.amount, h.userId, h.amount]);
@@ -50,6 +56,11 @@ export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResul
   }
 }
 
+/** What the user has on hold right now, beyond the `held` column (holds kept in memory). */
+export function heldInMemory(db: Database, userId: number): number {
+  return memoryHolds(db) ? memoryBook(db).heldBy(userId) : 0;
+}
+
 /** Removes the hold row and returns what it still reserved (0 if a sweeper already released it). */
 async function takeHold(q: Queryable, holdId: string): Promise<number> {
   const row = await q.get<{ amount: number }>('DELETE FROM holds WHERE id = ? RETURNING amount', [holdId]);
@@ -67,33 +78,39 @@ export interface Settlement {
 
 /** One transaction: drop the hold, charge the cost, write the ledger entry and the usage-log row. */
 export async function settle(db: Database, s: Settlement): Promise<void> {
-  await db.batchTx(async (q) => {
-    const held = await takeHold(q, s.holdId);
-    const now = Date.now();
-    // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
-    const counted = s.log.status < 400 || s.cost > 0 ? 1 : 0;
-    const user = await q.get<{ balance: number }>(
-      `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
-       WHERE id = ? RETURNING balance`,
-      [s.cost, held, s.cost, counted, s.userId],
-    );
-    if (!user) throw new Error(`settle: user ${s.userId} vanished`);
-    if (s.cost > 0) {
-      await insertEntry(q, {
-        userId: s.userId,
-        kind: 'usage',
-        amount: -s.cost,
-        balanceAfter: Number(user.balance),
-        reference: `req:${s.holdId}`,
-        note: s.log.model,
-      });
-    }
-    await q.run(
-      'UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?',
-      [s.cost, held, counted, now, s.keyId],
-    );
-    await insertUsageLog(q, s.log);
-  });
+  const inMemory = memoryHolds(db);
+  try {
+    await db.batchTx(async (q) => {
+      const held = inMemory ? 0 : await takeHold(q, s.holdId);
+      const now = Date.now();
+      // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
+      const counted = s.log.status < 400 || s.cost > 0 ? 1 : 0;
+      const user = await q.get<{ balance: number }>(
+        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
+         WHERE id = ? RETURNING balance`,
+        [s.cost, held, s.cost, counted, s.userId],
+      );
+      if (!user) throw new Error(`settle: user ${s.userId} vanished`);
+      if (s.cost > 0) {
+        await insertEntry(q, {
+          userId: s.userId,
+          kind: 'usage',
+          amount: -s.cost,
+          balanceAfter: Number(user.balance),
+          reference: `req:${s.holdId}`,
+          note: s.log.model,
+        });
+      }
+      await q.run(
+        'UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?',
+        [s.cost, held, counted, now, s.keyId],
+      );
+      await insertUsageLog(q, s.log);
+    });
+  } finally {
+    // Only now may the reservation go: the charge is committed (or failed and the hold is moot).
+    if (inMemory) memoryBook(db).drop(s.holdId);
+  }
 }
 
 /** Releases a hold without charging (the request failed before anything was delivered). */
@@ -101,37 +118,3 @@ export function release(db: Database, r: { holdId: string; userId: number; keyId
   return settle(db, { ...r, cost: 0 });
 }
 
-export const INSTANCE_STALE_MS = 60_000;
-
-/** Marks this process alive; holds of processes that stopped beating are released (crash recovery). */
-export async function heartbeat(db: Database, instanceId: string): Promise<void> {
-  const now = Date.now();
-  await db.run(
-    'INSERT INTO instances (id, heartbeat_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at',
-    [instanceId, now],
-  );
-}
-
-/**
- * Releases holds left by dead processes. With `everyoneElse` (single-process SQLite mode) every hold
- * not owned by this process is stale; otherwise only holds of instances silent for INSTANCE_STALE_MS.
- */
-export async function releaseStaleHolds(db: Database, instanceId: string, everyoneElse: boolean): Promise<number> {
-  const cutoff = Date.now() - INSTANCE_STALE_MS;
-  return db.tx(async (q) => {
-    const stale = await q.all<{ id: string; user_id: number; key_id: number; amount: number }>(
-      everyoneElse
-        ? 'SELECT id, user_id, key_id, amount FROM holds WHERE instance_id <> ?'
-        : `SELECT h.id, h.user_id, h.key_id, h.amount FROM holds h LEFT JOIN instances i ON i.id = h.instance_id
-           WHERE h.instance_id <> ? AND (i.id IS NULL OR i.heartbeat_at < ?)`,
-      everyoneElse ? [instanceId] : [instanceId, cutoff],
-    );
-    for (const h of stale) {
-      await q.run('DELETE FROM holds WHERE id = ?', [h.id]);
-      await q.run('UPDATE users SET held = held - ? WHERE id = ?', [h.amount, h.user_id]);
-      await q.run('UPDATE api_keys SET held = held - ? WHERE id = ?', [h.amount, h.key_id]);
-    }
-    await q.run('DELETE FROM instances WHERE heartbeat_at < ? AND id <> ?', [cutoff, instanceId]);
-    return stale.length;
-  });
-}

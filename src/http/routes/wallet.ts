@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { walletOf } from '../../accounts/users.ts';
 import { listEntries, type LedgerEntry } from '../../ledger/entries.ts';
+import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
 import { describePrice, groupPrice } from '../../pricing/catalog.ts';
@@ -20,14 +21,17 @@ export function publicEntry(e: LedgerEntry) {
 
 export const walletRoutes = new Hono<Env>()
   .get('/wallet', requireUser, async (c) => {
-    const w = await walletOf(c.get('gw').db, c.get('user').id);
+    const { db } = c.get('gw');
+    const userId = c.get('user').id;
+    const w = await walletOf(db, userId);
     if (!w) throw new ApiError(404, 'not_found', 'No wallet.');
+    const held = Number(w.held) + heldInMemory(db, userId);
     return c.json({
       balance: money(w.balance),
       used: money(w.used),
       requestCount: Number(w.request_count),
-      held: money(w.held),
-      available: money(Number(w.balance) - Number(w.held)),
+      held: money(held),
+      available: money(Number(w.balance) - held),
     });
   })
   .get('/wallet/ledger', requireUser, async (c) => {

@@ -1,0 +1,66 @@
+import type { Database } from '../db/index.ts';
+import type { HoldRequest, HoldResult } from './holds.ts';
+
+/**
+ * Holds of a single-process (SQLite) gateway. A hold is checked against the committed balance and key
+ * usage read from the database plus the holds open in this process; the check and the reservation
+ * happen in one synchronous step after the read, so two requests cannot both take the last points.
+ * Settlement commits the charge first and drops the hold after, so the window between errs on the
+ * side of refusing.
+ */
+export class MemoryHoldBook {
+  private holds = new Map<string, { userId: number; keyId: number; amount: number }>();
+  private byUser = new Map<number, number>();
+  private byKey = new Map<number, number>();
+
+  constructor(private db: Database) {}
+
+  async place(h: HoldRequest): Promise<HoldResult> {
+    // The held columns are counted too: rows left by an earlier process until the start-up sweep clears them.
+    const row = await this.db.get<{ balance: number; held: number; quota_limit: number | null; used: number | null; key_held: number | null }>(
+      `SELECT u.balance, u.held, k.quota_limit, k.used, k.held AS key_held
+       FROM users u LEFT JOIN api_keys k ON k.id = ? AND k.user_id = u.id WHERE u.id = ?`,
+      [h.keyId, h.userId],
+    );
+    if (!row) return 'balance';
+    if (row.used === null) return 'key'; // the key was deleted meanwhile
+    if (Number(row.balance) - Number(row.held) - this.heldBy(h.userId) < h.amount) return 'balance';
+    const keyHeld = this.byKey.get(h.keyId) ?? 0;
+    if (row.quota_limit !== null && Number(row.quota_limit) - Number(row.used) - Number(row.key_held) - keyHeld < h.amount) return 'key';
+    this.holds.set(h.holdId, { userId: h.userId, keyId: h.keyId, amount: h.amount });
+    this.byUser.set(h.userId, this.heldBy(h.userId) + h.amount);
+    this.byKey.set(h.keyId, keyHeld + h.amount);
+    return 'ok';
+  }
+
+  heldBy(userId: number): number {
+    return this.byUser.get(userId) ?? 0;
+  }
+
+  drop(holdId: string): void {
+    const h = this.holds.get(holdId);
+    if (!h) return;
+    this.holds.delete(holdId);
+    const u = this.heldBy(h.userId) - h.amount;
+    if (u === 0) this.byUser.delete(h.userId);
+    else this.byUser.set(h.userId, u);
+    const k = (this.byKey.get(h.keyId) ?? 0) - h.amount;
+    if (k === 0) this.byKey.delete(h.keyId);
+    else this.byKey.set(h.keyId, k);
+  }
+}
+
+const books = new WeakMap<Database, MemoryHoldBook>();
+
+export function memoryHolds(db: Database): boolean {
+  return db.dialect === 'sqlite';
+}
+
+export function memoryBook(db: Database): MemoryHoldBook {
+  let book = books.get(db);
+  if (!book) {
+    book = new MemoryHoldBook(db);
+    books.set(db, book);
+  }
+  return book;
+}
