@@ -69,16 +69,17 @@ export async function applyEntry(q: Queryable, e: EntryInput): Promise<LedgerEnt
   return insertEntry(q, { ...e, balanceAfter: Number(row.balance) });
 }
 
-export async function insertEntry(
-  q: Queryable,
-  e: { userId: number; kind: EntryKind; amount: number; reference: string; note?: string | null; balanceAfter: number },
-): Promise<LedgerEntry> {
-  const r = await q.get(
-    `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    [e.userId, e.kind, e.amount, e.balanceAfter, e.reference, e.note ?? null, Date.now()],
-  );
-  return toEntry(r!);
+type EntryRow = { userId: number; kind: EntryKind; amount: number; reference: string; note?: string | null; balanceAfter: number };
+const INSERT_ENTRY = `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+const entryParams = (e: EntryRow) => [e.userId, e.kind, e.amount, e.balanceAfter, e.reference, e.note ?? null, Date.now()];
+
+export async function insertEntry(q: Queryable, e: EntryRow): Promise<LedgerEntry> {
+  return toEntry((await q.get(`${INSERT_ENTRY} RETURNING *`, entryParams(e)))!);
+}
+
+/** insertEntry for the hot path, which does not need the row back. */
+export async function writeEntry(q: Queryable, e: EntryRow): Promise<void> {
+  await q.run(INSERT_ENTRY, entryParams(e));
 }
 
 export interface PostResult {

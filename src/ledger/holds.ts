@@ -1,6 +1,6 @@
 import type { Database, Queryable } from '../db/index.ts';
 import { insertUsageLog, type UsageLogRow } from '../logs/usage-log.ts';
-import { insertEntry } from './entries.ts';
+import { writeEntry } from './entries.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
 
 /**
@@ -92,7 +92,7 @@ export async function settle(db: Database, s: Settlement): Promise<void> {
       );
       if (!user) throw new Error(`settle: user ${s.userId} vanished`);
       if (s.cost > 0) {
-        await insertEntry(q, {
+        await writeEntry(q, {
           userId: s.userId,
           kind: 'usage',
           amount: -s.cost,

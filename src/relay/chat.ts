@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyAuth } from '../accounts/key-cache.ts';
 import { orderForAttempts, type Channel } from '../channels/registry.ts';
 import type { Gateway } from '../gateway.ts';
 import { placeHold } from '../ledger/holds.ts';
 import { holdFor } from '../pricing/cost.ts';
+import { timeOrderedId } from '../lib/ids.ts';
 import { authorize } from './auth.ts';
 import { RequestBill } from './bill.ts';
 import { readBody } from './body.ts';
@@ -79,7 +79,7 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
   const channels = orderForAttempts(serving);
   if (channels.length === 0) throw new RelayError(503, 'no_available_channel', `No enabled channel serves "${chat.model}" right now. Try again later.`, 'upstream_error');
 
-  const requestId = randomUUID();
+  const requestId = timeOrderedId();
   const amount = holdFor(price, group.multiplier, chat.raw.length, outputCap(chat.body, gw.settings.current.defaultMaxOutputTokens));
   const held = await placeHold(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId });
   if (held !== 'ok') throw insufficient(held, amount, auth);
