@@ -18,29 +18,29 @@ const TTL_MS = 30_000;
 const MISS = Symbol('miss');
 
 export class KeyCache {
+  // Keyed by the raw key so a hit costs no hashing; `byHash` finds entries to drop on invalidation.
   private entries = new Map<string, KeyAuth | typeof MISS>();
+  private byHash = new Map<string, string>();
 
   constructor(private db: Database) {}
 
   async lookup(rawKey: string): Promise<KeyAuth | undefined> {
-    const keyHash = hashKey(rawKey);
-    const hit = this.entries.get(keyHash);
+    const hit = this.entries.get(rawKey);
     const now = Date.now();
     if (hit !== undefined) {
-      if (hit === MISS) {
-        // Unknown keys are cached briefly too, so a flood of bad keys cannot hammer the DB.
-        return undefined;
-      }
+      // Unknown keys are cached briefly too, so a flood of bad keys cannot hammer the DB.
+      if (hit === MISS) return undefined;
       if (now - hit.loadedAt < TTL_MS) return hit;
     }
+    if (this.entries.size > 100_000) this.invalidate();
+    const keyHash = hashKey(rawKey);
     const r = await this.db.get(
       'SELECT k.*, u.enabled AS user_enabled FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?',
       [keyHash],
     );
     if (!r) {
-      if (this.entries.size > 100_000) this.entries.clear();
-      this.entries.set(keyHash, MISS);
-      setTimeout(() => this.entries.get(keyHash) === MISS && this.entries.delete(keyHash), 5_000).unref();
+      this.entries.set(rawKey, MISS);
+      setTimeout(() => this.entries.get(rawKey) === MISS && this.entries.delete(rawKey), 5_000).unref();
       return undefined;
     }
     const key = keyFromRow(r);
@@ -54,13 +54,21 @@ export class KeyCache {
       allowIp: ipMatcher(key.allowIps),
       loadedAt: now,
     };
-    this.entries.set(keyHash, auth);
+    this.entries.set(rawKey, auth);
+    this.byHash.set(keyHash, rawKey);
     return auth;
   }
 
   /** Drops one key (by hash) or, with no argument, everything (user-level changes). */
   invalidate(keyHash?: string): void {
-    if (keyHash === undefined) this.entries.clear();
-    else this.entries.delete(keyHash);
+    if (keyHash === undefined) {
+      this.entries.clear();
+      this.byHash.clear();
+      return;
+    }
+    const raw = this.byHash.get(keyHash);
+    if (raw === undefined) return;
+    this.byHash.delete(keyHash);
+    this.entries.delete(raw);
   }
 }

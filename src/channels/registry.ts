@@ -110,6 +110,7 @@ export class ChannelRegistry {
  * shuffle so traffic splits by weight.
  */
 export function orderForAttempts(channels: Channel[], random: () => number = Math.random): Channel[] {
+  if (channels.length === 1) return channels[0]!.enabled ? channels : [];
   const enabled = channels.filter((c) => c.enabled);
   const priorities = [...new Set(enabled.map((c) => c.priority))].sort((a, b) => b - a);
   const out: Channel[] = [];
@@ -129,9 +130,18 @@ export function orderForAttempts(channels: Channel[], random: () => number = Mat
   return out;
 }
 
-/** The upstream URL for an OpenAI-style path: a bare origin gets /v1, a base with a path is used as is. */
-export function upstreamUrl(baseUrl: string, path: string): URL {
-  const base = new URL(baseUrl);
-  const prefix = base.pathname.replace(/\/+$/, '');
-  return new URL(`${prefix === '' ? '/v1' : prefix}${path}`, base.origin);
+const urlCache = new Map<string, { origin: string; path: string }>();
+
+/** The upstream origin and path for an OpenAI-style path: a bare origin gets /v1, a base with a path is used as is. */
+export function upstreamUrl(baseUrl: string, path: string): { origin: string; path: string } {
+  const cacheKey = `${baseUrl} ${path}`;
+  let hit = urlCache.get(cacheKey);
+  if (!hit) {
+    const base = new URL(baseUrl);
+    const prefix = base.pathname.replace(/\/+$/, '');
+    hit = { origin: base.origin, path: `${prefix === '' ? '/v1' : prefix}${path}${base.search}` };
+    if (urlCache.size > 10_000) urlCache.clear();
+    urlCache.set(cacheKey, hit);
+  }
+  return hit;
 }

@@ -41,7 +41,6 @@ export function openPostgres(url: string, poolSize = 10): Database {
     dialect: 'postgres',
     url,
     ...base,
-    batchTx: (fn) => db.tx(fn),
     async tx(fn) {
       const client = await pool.connect();
       try {

@@ -13,12 +13,6 @@ export interface Database extends Queryable {
   readonly url: string;
   /** Runs fn in one transaction; a throw rolls it back. Never nest. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
-  /**
-   * Like tx, but may share one commit with other batchTx calls made at the same moment (group commit:
-   * on SQLite the commit is most of a small write's cost). A throw rolls back only fn's own changes.
-   * fn must only run queries: awaiting anything else would stall the whole batch.
-   */
-  batchTx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

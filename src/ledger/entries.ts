@@ -77,11 +77,6 @@ export async function insertEntry(q: Queryable, e: EntryRow): Promise<LedgerEntr
   return toEntry((await q.get(`${INSERT_ENTRY} RETURNING *`, entryParams(e)))!);
 }
 
-/** insertEntry for the hot path, which does not need the row back. */
-export async function writeEntry(q: Queryable, e: EntryRow): Promise<void> {
-  await q.run(INSERT_ENTRY, entryParams(e));
-}
-
 export interface PostResult {
   entry: LedgerEntry;
   /** True when an entry with this reference already existed: nothing was applied this time. */

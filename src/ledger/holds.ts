@@ -1,7 +1,9 @@
-import type { Database, Queryable } from '../db/index.ts';
-import { insertUsageLog, type UsageLogRow } from '../logs/usage-log.ts';
-import { writeEntry } from './entries.ts';
+import type { Database } from '../db/index.ts';
+import type { UsageLogRow } from '../logs/usage-log.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
+import { SettlementWriter, type Settlement } from './settlement-writer.ts';
+
+export type { Settlement };
 
 /**
  * Holds reserve a request's maximum cost on the user's available balance (balance − held) and on the
@@ -32,7 +34,7 @@ class HoldRefused extends Error {
 export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResult> {
   if (memoryHolds(db)) return memoryBook(db).place(h);
   try {
-    await db.batchTx(async (q) => {
+    await db.tx(async (q) => {
       const user = await q.run('UPDATE users SET held = held + ? WHERE id = ? AND balance - held >= ?', [h.amount, h.userId, h.amount]);
       if (user.changes !== 1) throw new HoldRefused('balance');
       const key = await q.run(
@@ -61,56 +63,26 @@ export function heldInMemory(db: Database, userId: number): number {
   return memoryHolds(db) ? memoryBook(db).heldBy(userId) : 0;
 }
 
-/** Removes the hold row and returns what it still reserved (0 if a sweeper already released it). */
-async function takeHold(q: Queryable, holdId: string): Promise<number> {
-  const row = await q.get<{ amount: number }>('DELETE FROM holds WHERE id = ? RETURNING amount', [holdId]);
-  return row ? Number(row.amount) : 0;
-}
+const writers = new WeakMap<Database, SettlementWriter>();
 
-export interface Settlement {
-  holdId: string;
-  userId: number;
-  keyId: number;
-  /** Real cost in points. May exceed the hold: the request was served, so it is charged in full. */
-  cost: number;
-  log: UsageLogRow;
-}
-
-/** One transaction: drop the hold, charge the cost, write the ledger entry and the usage-log row. */
-export async function settle(db: Database, s: Settlement): Promise<void> {
-  const inMemory = memoryHolds(db);
-  try {
-    await db.batchTx(async (q) => {
-      const held = inMemory ? 0 : await takeHold(q, s.holdId);
-      const now = Date.now();
-      // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
-      const counted = s.log.status < 400 || s.cost > 0 ? 1 : 0;
-      const user = await q.get<{ balance: number }>(
-        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
-         WHERE id = ? RETURNING balance`,
-        [s.cost, held, s.cost, counted, s.userId],
-      );
-      if (!user) throw new Error(`settle: user ${s.userId} vanished`);
-      if (s.cost > 0) {
-        await writeEntry(q, {
-          userId: s.userId,
-          kind: 'usage',
-          amount: -s.cost,
-          balanceAfter: Number(user.balance),
-          reference: `req:${s.holdId}`,
-          note: s.log.model,
-        });
-      }
-      await q.run(
-        'UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?',
-        [s.cost, held, counted, now, s.keyId],
-      );
-      await insertUsageLog(q, s.log);
+function writerFor(db: Database): SettlementWriter {
+  let w = writers.get(db);
+  if (!w) {
+    const inMemory = memoryHolds(db);
+    w = new SettlementWriter(db, !inMemory, (ids) => {
+      if (inMemory) for (const id of ids) memoryBook(db).drop(id);
     });
-  } finally {
-    // Only now may the reservation go: the charge is committed (or failed and the hold is moot).
-    if (inMemory) memoryBook(db).drop(s.holdId);
+    writers.set(db, w);
   }
+  return w;
+}
+
+/**
+ * Drops the hold, charges the cost, writes the ledger entry and the usage-log row — in one transaction,
+ * shared with the other requests settling at the same moment. Resolves after the commit.
+ */
+export function settle(db: Database, s: Settlement): Promise<void> {
+  return writerFor(db).settle(s);
 }
 
 /** Releases a hold without charging (the request failed before anything was delivered). */

@@ -23,33 +23,17 @@ export interface UsageLogRow {
   createdAt: number;
 }
 
-export async function insertUsageLog(q: Queryable, r: UsageLogRow): Promise<void> {
-  await q.run(
-    `INSERT INTO usage_logs (request_id, user_id, key_id, key_name, model, group_name, channel_id, channel_name,
-       prompt_tokens, completion_tokens, cached_tokens, cost, duration_ms, first_token_ms, stream, status, estimated, error, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      r.requestId,
-      r.userId,
-      r.keyId,
-      r.keyName,
-      r.model,
-      r.group,
-      r.channelId,
-      r.channelName,
-      r.promptTokens,
-      r.completionTokens,
-      r.cachedTokens,
-      r.cost,
-      r.durationMs,
-      r.firstTokenMs,
-      r.stream ? 1 : 0,
-      r.status,
-      r.estimated ? 1 : 0,
-      r.error,
-      r.createdAt,
-    ],
-  );
+export const USAGE_LOG_COLUMNS = [
+  'request_id', 'user_id', 'key_id', 'key_name', 'model', 'group_name', 'channel_id', 'channel_name', 'prompt_tokens',
+  'completion_tokens', 'cached_tokens', 'cost', 'duration_ms', 'first_token_ms', 'stream', 'status', 'estimated', 'error', 'created_at',
+] as const;
+
+/** The row's values in USAGE_LOG_COLUMNS order. */
+export function usageLogValues(r: UsageLogRow): unknown[] {
+  return [
+    r.requestId, r.userId, r.keyId, r.keyName, r.model, r.group, r.channelId, r.channelName, r.promptTokens,
+    r.completionTokens, r.cachedTokens, r.cost, r.durationMs, r.firstTokenMs, r.stream ? 1 : 0, r.status, r.estimated ? 1 : 0, r.error, r.createdAt,
+  ];
 }
 
 export interface LogFilter {

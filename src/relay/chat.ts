@@ -61,10 +61,10 @@ function upstreamBody(req: ChatRequest): (channel: Channel) => Buffer | string {
   };
 }
 
-export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
   const startedAt = performance.now();
   const createdAt = Date.now();
-  const auth = await authorize(req, url, gw.keys, gw.config.TRUST_PROXY);
+  const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const chat = parseChatRequest(await readBody(req, gw.config.MAX_BODY_BYTES));
   const { key } = auth;
   if (!auth.allowModel(chat.model)) {

@@ -23,19 +23,23 @@ export function isRelayPath(path: string): boolean {
   return path.startsWith('/v1/') || path === '/v1' || path.startsWith('/v1beta/');
 }
 
-async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, url: URL) {
-  const auth = await authorize(req, url, gw.keys, gw.config.TRUST_PROXY);
+async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string) {
+  const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const models = gw.channels.modelsIn(auth.key.group).filter((m) => gw.pricing.prices.has(m) && auth.allowModel(m));
   sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
 }
 
 export async function handleRelay(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
+  // Split path and query by hand: a URL object per request is measurable on the hot path.
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const query = q < 0 ? '' : raw.slice(q + 1);
+  const route = `${req.method} ${path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') : path}`;
   try {
-    if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, url);
-    if (route === 'GET /v1/models') return await listModels(gw, req, res, url);
-    if (PLANNED.has(route) || url.pathname.startsWith('/v1beta/')) {
+    if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, query);
+    if (route === 'GET /v1/models') return await listModels(gw, req, res, query);
+    if (PLANNED.has(route) || path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
     }
     throw new RelayError(404, 'unknown_route', `Unknown route ${route}. See GET /api/openapi.json.`, 'not_found_error');

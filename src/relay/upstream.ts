@@ -43,7 +43,7 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
     try {
       const response = await o.agent.request({
         origin: url.origin,
-        path: url.pathname + url.search,
+        path: url.path,
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${channel.apiKey}`, accept: 'application/json, text/event-stream' },
         body: o.body(channel),

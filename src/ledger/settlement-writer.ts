@@ -1,0 +1,144 @@
+import type { Database, Queryable } from '../db/index.ts';
+import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
+
+export interface Settlement {
+  holdId: string;
+  userId: number;
+  keyId: number;
+  /** Real cost in points. May exceed the hold: the request was served, so it is charged in full. */
+  cost: number;
+  log: UsageLogRow;
+}
+
+interface Pending {
+  s: Settlement;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+// 19 log columns × 500 rows stays under both databases' bound-parameter limits.
+const MAX_BATCH = 500;
+
+const sum = (xs: Pending[], f: (s: Settlement) => number) => xs.reduce((a, p) => a + f(p.s), 0);
+// A request counts once it succeeded or was billed (a stream cut after delivering tokens).
+const counted = (s: Settlement) => (s.log.status < 400 || s.cost > 0 ? 1 : 0);
+
+function groupBy<K>(items: Pending[], key: (s: Settlement) => K): Map<K, Pending[]> {
+  const out = new Map<K, Pending[]>();
+  for (const p of items) {
+    const k = key(p.s);
+    const list = out.get(k);
+    if (list) list.push(p);
+    else out.set(k, [p]);
+  }
+  return out;
+}
+
+function placeholders(rows: number, cols: number): string {
+  const row = `(${new Array(cols).fill('?').join(', ')})`;
+  return new Array(rows).fill(row).join(', ');
+}
+
+/**
+ * Group commit for settlements. Requests finishing at the same moment are settled in one transaction:
+ * one conditional-free update per user and per key (sums), one multi-row insert of ledger entries and
+ * one of usage-log rows. Each request's promise resolves only after that commit, so a caller never
+ * sees an answer whose charge is not durable. If a batch fails, its requests are retried one by one so
+ * a single bad item cannot sink the others.
+ */
+export class SettlementWriter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(
+    private db: Database,
+    private dbHolds: boolean,
+    private afterCommit: (holdIds: string[]) => void,
+  ) {}
+
+  settle(s: Settlement): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ s, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    while (this.queue.length) {
+      const items = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.db.tx((q) => this.apply(q, items));
+        for (const p of items) p.resolve();
+      } catch {
+        for (const p of items) {
+          try {
+            await this.db.tx((q) => this.apply(q, [p]));
+            p.resolve();
+          } catch (err) {
+            p.reject(err);
+          }
+        }
+      } finally {
+        // Reservations go only after the charge is committed (or failed, when the hold is moot).
+        this.afterCommit(items.map((p) => p.s.holdId));
+      }
+    }
+  }
+
+  private async apply(q: Queryable, items: Pending[]): Promise<void> {
+    const now = Date.now();
+    const held = this.dbHolds ? await takeHolds(q, items) : new Map<string, number>();
+    const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
+    const entries: unknown[] = [];
+    let entryRows = 0;
+    for (const [userId, mine] of groupBy(items, (s) => s.userId)) {
+      const cost = sum(mine, (s) => s.cost);
+      const user = await q.get<{ balance: number }>(
+        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
+         WHERE id = ? RETURNING balance`,
+        [cost, sum(mine, heldOf), cost, sum(mine, counted), userId],
+      );
+      if (!user) throw new Error(`settle: user ${userId} vanished`);
+      // Each entry's balance_after, in the order the requests finished.
+      let running = Number(user.balance) + cost;
+      for (const { s } of mine) {
+        if (s.cost <= 0) continue;
+        running -= s.cost;
+        entries.push(s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now);
+        entryRows++;
+      }
+    }
+    for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
+      await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
+        sum(mine, (s) => s.cost),
+        sum(mine, heldOf),
+        sum(mine, counted),
+        now,
+        keyId,
+      ]);
+    }
+    if (entryRows) {
+      await q.run(
+        `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES ${placeholders(entryRows, 7)}`,
+        entries,
+      );
+    }
+    await q.run(
+      `INSERT INTO usage_logs (${USAGE_LOG_COLUMNS.join(', ')}) VALUES ${placeholders(items.length, USAGE_LOG_COLUMNS.length)}`,
+      items.flatMap((p) => usageLogValues(p.s.log)),
+    );
+  }
+}
+
+/** Removes the batch's hold rows; returns what each still reserved (absent if a sweeper released it). */
+async function takeHolds(q: Queryable, items: Pending[]): Promise<Map<string, number>> {
+  const rows = await q.all<{ id: string; amount: number }>(
+    `DELETE FROM holds WHERE id IN (${items.map(() => '?').join(', ')}) RETURNING id, amount`,
+    items.map((p) => p.s.holdId),
+  );
+  return new Map(rows.map((r) => [r.id, Number(r.amount)]));
+}
