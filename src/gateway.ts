@@ -27,7 +27,7 @@ export interface Gateway {
 }
 
 export async function createGateway(config: Config, log: Logger): Promise<Gateway> {
-  const db = openDatabase(config.DATABASE_URL);
+  const db = await openDatabase(config.DATABASE_URL);
   await migrate(db);
   const bus = config.REDIS_URL ? await redisBus(config.REDIS_URL, (err) => log.error({ err }, 'redis error')) : localBus();
   const keys = new KeyCache(db);

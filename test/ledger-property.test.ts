@@ -18,7 +18,7 @@ let drop: () => Promise<void>;
 beforeAll(async () => {
   const fresh = await freshDatabase();
   drop = fresh.drop;
-  db = openDatabase(fresh.url);
+  db = await openDatabase(fresh.url);
   await migrate(db);
 });
 afterAll(async () => {
@@ -100,7 +100,7 @@ describe('ledger invariants under random concurrent operations', () => {
           }
         }
       }),
-      { numRuns: 30 },
+      { numRuns: Number(process.env.PROP_RUNS ?? 30) },
     );
   }, 180_000);
 

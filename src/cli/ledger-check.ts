@@ -4,7 +4,7 @@ import { checkLedger } from '../ledger/entries.ts';
 
 // npm run ledger:check — verifies that every account's balance equals the sum of its ledger entries.
 const url = process.env.DATABASE_URL ?? 'sqlite:./data/moleapi.db';
-const db = openDatabase(url);
+const db = await openDatabase(url);
 try {
   await migrate(db);
   const { accounts, mismatches } = await checkLedger(db);

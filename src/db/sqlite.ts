@@ -7,7 +7,7 @@ import type { Database, Queryable, Row } from './types.ts';
  * One better-sqlite3 connection. Calls are synchronous, so a transaction whose callback awaits would let
  * other requests' statements join it; every call therefore goes through one FIFO lock (free fast path).
  */
-export function openSqlite(url: string): Database {
+export async function openSqlite(url: string): Promise<Database> {
   const file = url.replace(/^sqlite:(\/\/)?/, '');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new BetterSqlite3(file);
@@ -65,54 +65,6 @@ export function openSqlite(url: string): Database {
     }
   }
 
-  const statement = (sql: string) => () => prepare(sql).run();
-  const begin = statement('BEGIN IMMEDIATE');
-  const commit = statement('COMMIT');
-  const savepoint = statement('SAVEPOINT batch_item');
-  const releaseSavepoint = statement('RELEASE batch_item');
-  const rollbackSavepoint = statement('ROLLBACK TO batch_item');
-
-  interface Pending {
-    fn: (q: Queryable) => Promise<unknown>;
-    resolve: (v: unknown) => void;
-    reject: (e: unknown) => void;
-  }
-  let queue: Pending[] = [];
-  let scheduled = false;
-
-  /** Runs everything queued since the last flush in one transaction, each item in its own savepoint. */
-  async function flush() {
-    scheduled = false;
-    const wait = acquire();
-    if (wait) await wait;
-    const items = queue;
-    queue = [];
-    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
-    try {
-      begin();
-      for (const item of items) {
-        savepoint();
-        try {
-          const value = await item.fn(direct);
-          releaseSavepoint();
-          outcomes.push({ ok: true, value });
-        } catch (err) {
-          rollbackSavepoint();
-          releaseSavepoint();
-          outcomes.push({ ok: false, value: err });
-        }
-      }
-      commit();
-    } catch (err) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      release();
-      for (const item of items) item.reject(err);
-      return;
-    }
-    release();
-    items.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
-  }
-
   return {
     dialect: 'sqlite',
     url,
@@ -131,12 +83,23 @@ export function openSqlite(url: string): Database {
           throw err;
         }
       }),
-    batchTx: <T>(fn: (q: Queryable) => Promise<T>) =>
-      new Promise<T>((resolve, reject) => {
-        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(() => void flush());
+    // Synchronous inside: the statements run back to back with nothing interleaved.
+    batch: (statements) =>
+      locked1(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const results = statements.map((st) => {
+            const stmt = prepare(st.sql);
+            const params = norm(st.params);
+            if (st.mode === 'all') return stmt.all(...params);
+            if (st.mode === 'get') return stmt.get(...params);
+            return stmt.reader ? { changes: stmt.all(...params).length } : { changes: stmt.run(...params).changes };
+          });
+          db.exec('COMMIT');
+          return results;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
         }
       }),
     close: async () => {

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
+import { memoryBook, memoryHolds } from './memory-holds.ts';
 
 export type EntryKind = 'trial' | 'adjustment' | 'usage' | 'topup' | 'redemption' | 'referral';
 
@@ -83,8 +85,19 @@ export interface PostResult {
   duplicate: boolean;
 }
 
-/** Applies one entry in its own transaction; a repeated reference returns the first entry untouched. */
+/**
+ * Applies one entry in its own transaction; a repeated reference returns the first entry untouched.
+ * A guarded debit on SQLite first reserves its amount beside the in-memory request holds, so the two
+ * cannot overdraw the balance together (on PostgreSQL the row lock and the held column do this).
+ */
 export async function postEntry(db: Database, e: EntryInput): Promise<PostResult> {
+  const guarded = (e.keepNonNegative ?? e.amount < 0) && e.amount < 0;
+  const reservation = guarded && memoryHolds(db) ? `debit:${e.reference}:${randomUUID()}` : null;
+  if (reservation && !(await memoryBook(db).reserve(reservation, e.userId, -e.amount))) {
+    const existing = await findByReference(db, e.reference);
+    if (existing) return { entry: existing, duplicate: true };
+    throw new InsufficientBalanceError();
+  }
   try {
     return { entry: await db.tx((q) => applyEntry(q, e)), duplicate: false };
   } catch (err) {
@@ -92,6 +105,8 @@ export async function postEntry(db: Database, e: EntryInput): Promise<PostResult
     const existing = await findByReference(db, e.reference);
     if (!existing) throw err;
     return { entry: existing, duplicate: true };
+  } finally {
+    if (reservation) memoryBook(db).drop(reservation);
   }
 }
 

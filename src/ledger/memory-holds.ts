@@ -33,6 +33,18 @@ export class MemoryHoldBook {
     return 'ok';
   }
 
+  /**
+   * Reserves points on the user's balance alone (no key), for a debit that is about to be written:
+   * checked like a request hold, so a debit and concurrent holds cannot together overdraw.
+   */
+  async reserve(holdId: string, userId: number, amount: number): Promise<boolean> {
+    const row = await this.db.get<{ balance: number; held: number }>('SELECT balance, held FROM users WHERE id = ?', [userId]);
+    if (!row || Number(row.balance) - Number(row.held) - this.heldBy(userId) < amount) return false;
+    this.holds.set(holdId, { userId, keyId: 0, amount });
+    this.byUser.set(userId, this.heldBy(userId) + amount);
+    return true;
+  }
+
   heldBy(userId: number): number {
     return this.byUser.get(userId) ?? 0;
   }
@@ -44,6 +56,7 @@ export class MemoryHoldBook {
     const u = this.heldBy(h.userId) - h.amount;
     if (u === 0) this.byUser.delete(h.userId);
     else this.byUser.set(h.userId, u);
+    if (h.keyId === 0) return;
     const k = (this.byKey.get(h.keyId) ?? 0) - h.amount;
     if (k === 0) this.byKey.delete(h.keyId);
     else this.byKey.set(h.keyId, k);
