@@ -1,6 +1,6 @@
 // (B) The real gateway: start it as a child, configure it only through its public HTTP API (as an
 // operator would), and afterwards read its SQLite file to check no usage log was lost.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,9 @@ export interface Gateway {
 }
 
 export async function startGateway(tmpDir: string): Promise<Gateway> {
-  const entry = root + 'src/main.ts';
+  // Measured as `npm start` runs it: compiled JavaScript, not the TypeScript loader.
+  execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', '-p', root + 'tsconfig.build.json'], { stdio: 'inherit' });
+  const entry = root + 'dist/main.js';
   if (!existsSync(entry)) throw new Error(`gateway entry ${entry} does not exist`);
   const port = await freePort();
   const dbPath = `${tmpDir}/bench.db`;
@@ -27,7 +29,7 @@ export async function startGateway(tmpDir: string): Promise<Gateway> {
   // Extra node flags for the gateway only, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = track(
-    spawn(process.execPath, [...extraArgs, '--import', 'tsx', entry], {
+    spawn(process.execPath, [...extraArgs, entry], {
       cwd: root,
       env: { ...process.env, PORT: String(port), DATABASE_URL: `sqlite:${dbPath}`, MOLEAPI_ADMIN_PASSWORD: adminPassword, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

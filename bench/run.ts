@@ -40,7 +40,7 @@ async function smoke(target: Target): Promise<number> {
 }
 
 async function startB(tmpDir: string, upstreamUrl: string): Promise<GatewayRun> {
-  log('starting gateway (node --import tsx src/main.ts)');
+  log('starting gateway (compiled: node dist/main.js, as npm start runs it)');
   const gw = await startGateway(tmpDir);
   const memory = sampleMemory(gw.child.pid!);
   try {

@@ -1,4 +1,3 @@
-import { createClient } from 'redis';
 
 export type Topic = 'keys' | 'catalog' | 'settings';
 type Handler = (topic: Topic, payload: string) => void;
@@ -27,6 +26,8 @@ export function localBus(): Bus {
 const CHANNEL = 'moleapi:invalidate';
 
 export async function redisBus(url: string, onError: (err: unknown) => void): Promise<Bus> {
+  // Loaded only when configured: the client is sizeable and most single-instance setups never need it.
+  const { createClient } = await import('redis');
   const pub = createClient({ url });
   const sub = pub.duplicate();
   pub.on('error', onError);
