@@ -27,6 +27,12 @@ export async function openSqlite(url: string): Promise<Database> {
   };
   const norm = (params: unknown[] = []) => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
 
+  function runSync(sql: string, params?: unknown[]) {
+    const stmt = prepare(sql);
+    if (stmt.reader) return { changes: stmt.all(...norm(params)).length };
+    return { changes: stmt.run(...norm(params)).changes };
+  }
+
   const direct: Queryable = {
     async all<T = Row>(sql: string, params?: unknown[]) {
       return prepare(sql).all(...norm(params)) as T[];
@@ -35,9 +41,7 @@ export async function openSqlite(url: string): Promise<Database> {
       return prepare(sql).get(...norm(params)) as T | undefined;
     },
     async run(sql: string, params?: unknown[]) {
-      const stmt = prepare(sql);
-      if (stmt.reader) return { changes: stmt.all(...norm(params)).length };
-      return { changes: stmt.run(...norm(params)).changes };
+      return runSync(sql, params);
     },
   };
 
@@ -65,12 +69,22 @@ export async function openSqlite(url: string): Promise<Database> {
     }
   }
 
+  /** A single statement: run at once when no transaction is open (the common case), else queue. */
+  function single<T>(run: () => T): Promise<T> {
+    if (locked) return locked1(async () => run());
+    try {
+      return Promise.resolve(run());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   return {
     dialect: 'sqlite',
     url,
-    all: (sql, params) => locked1(() => direct.all(sql, params)),
-    get: (sql, params) => locked1(() => direct.get(sql, params)),
-    run: (sql, params) => locked1(() => direct.run(sql, params)),
+    all: <T = Row>(sql: string, params?: unknown[]) => single(() => prepare(sql).all(...norm(params)) as T[]),
+    get: <T = Row>(sql: string, params?: unknown[]) => single(() => prepare(sql).get(...norm(params)) as T | undefined),
+    run: (sql, params) => single(() => runSync(sql, params)),
     tx: (fn) =>
       locked1(async () => {
         db.exec('BEGIN IMMEDIATE');
