@@ -1,6 +1,6 @@
 import type { Database } from './types.ts';
 
-export type { Database, Queryable, Row, Statement } from './types.ts';
+export type { Database, Queryable, Row } from './types.ts';
 export { isUniqueViolation } from './types.ts';
 
 /** Opens the database the URL names; each driver is loaded only when used. */

@@ -55,12 +55,6 @@ export function openPostgres(url: string, poolSize = 10): Database {
         client.release();
       }
     },
-    batch: (statements) =>
-      db.tx(async (q) => {
-        const results: unknown[] = [];
-        for (const s of statements) results.push(await q[s.mode ?? 'run'](s.sql, s.params));
-        return results;
-      }),
     close: () => pool.end(),
   };
   return db;

@@ -97,25 +97,6 @@ export async function openSqlite(url: string): Promise<Database> {
           throw err;
         }
       }),
-    // Synchronous inside: the statements run back to back with nothing interleaved.
-    batch: (statements) =>
-      locked1(async () => {
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          const results = statements.map((st) => {
-            const stmt = prepare(st.sql);
-            const params = norm(st.params);
-            if (st.mode === 'all') return stmt.all(...params);
-            if (st.mode === 'get') return stmt.get(...params);
-            return stmt.reader ? { changes: stmt.all(...params).length } : { changes: stmt.run(...params).changes };
-          });
-          db.exec('COMMIT');
-          return results;
-        } catch (err) {
-          if (db.inTransaction) db.exec('ROLLBACK');
-          throw err;
-        }
-      }),
     close: async () => {
       db.close();
     },

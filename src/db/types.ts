@@ -8,20 +8,11 @@ export interface Queryable {
   run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
 }
 
-/** One statement of a batch; `mode` says what to return for it (default 'run'). */
-export interface Statement {
-  sql: string;
-  params?: unknown[];
-  mode?: 'all' | 'get' | 'run';
-}
-
 export interface Database extends Queryable {
   readonly dialect: Dialect;
   readonly url: string;
   /** Runs fn in one transaction; a throw rolls it back. Never nest. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
-  /** Runs fixed statements in order in one transaction, in one round trip where the driver can. */
-  batch(statements: Statement[]): Promise<unknown[]>;
   close(): Promise<void>;
 }
 

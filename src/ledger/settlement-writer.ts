@@ -1,4 +1,4 @@
-import type { Database, Statement } from '../db/index.ts';
+import type { Database, Queryable } from '../db/index.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
 
 export interface Settlement {
@@ -41,8 +41,8 @@ function placeholders(rows: number, cols: number): string {
 
 /**
  * Group commit for settlements. Requests finishing at the same moment are settled in one transaction:
- * per request a balance update and its ledger entry, one update per key (sums) and one multi-row insert
- * of usage-log rows. Each request's promise resolves only after that commit, so a caller never
+ * one conditional-free update per user and per key (sums), one multi-row insert of ledger entries and
+ * one of usage-log rows. Each request's promise resolves only after that commit, so a caller never
  * sees an answer whose charge is not durable. If a batch fails, its requests are retried one by one so
  * a single bad item cannot sink the others.
  */
@@ -71,12 +71,12 @@ export class SettlementWriter {
     while (this.queue.length) {
       const items = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.db.batch(this.statements(items));
+        await this.db.tx((q) => this.apply(q, items));
         for (const p of items) p.resolve();
       } catch {
         for (const p of items) {
           try {
-            await this.db.batch(this.statements([p]));
+            await this.db.tx((q) => this.apply(q, [p]));
             p.resolve();
           } catch (err) {
             p.reject(err);
@@ -89,51 +89,56 @@ export class SettlementWriter {
     }
   }
 
-  /**
-   * The batch as fixed statements, so the database runs it in one round trip. Each request's user
-   * update is followed by its ledger entry, whose balance_after is read from the row just updated.
-   */
-  private statements(items: Pending[]): Statement[] {
+  private async apply(q: Queryable, items: Pending[]): Promise<void> {
     const now = Date.now();
-    const out: Statement[] = [];
-    const holdOf = 'COALESCE((SELECT amount FROM holds WHERE id = ?), 0)';
-    for (const { s } of items) {
-      out.push(
-        this.dbHolds
-          ? {
-              sql: `UPDATE users SET balance = balance - ?, held = held - ${holdOf}, used = used + ?, request_count = request_count + ? WHERE id = ?`,
-              params: [s.cost, s.holdId, s.cost, counted(s), s.userId],
-            }
-          : { sql: 'UPDATE users SET balance = balance - ?, used = used + ?, request_count = request_count + ? WHERE id = ?', params: [s.cost, s.cost, counted(s), s.userId] },
+    const held = this.dbHolds ? await takeHolds(q, items) : new Map<string, number>();
+    const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
+    const entries: unknown[] = [];
+    let entryRows = 0;
+    for (const [userId, mine] of groupBy(items, (s) => s.userId)) {
+      const cost = sum(mine, (s) => s.cost);
+      const user = await q.get<{ balance: number }>(
+        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
+         WHERE id = ? RETURNING balance`,
+        [cost, sum(mine, heldOf), cost, sum(mine, counted), userId],
       );
-      if (s.cost > 0) {
-        out.push({
-          sql: `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at)
-                SELECT id, 'usage', ?, balance, ?, ?, ? FROM users WHERE id = ?`,
-          params: [-s.cost, `req:${s.holdId}`, s.log.model, now, s.userId],
-        });
+      if (!user) throw new Error(`settle: user ${userId} vanished`);
+      // Each entry's balance_after, in the order the requests finished.
+      let running = Number(user.balance) + cost;
+      for (const { s } of mine) {
+        if (s.cost <= 0) continue;
+        running -= s.cost;
+        entries.push(s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now);
+        entryRows++;
       }
     }
     for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
-      const ids = mine.map((p) => p.s.holdId);
-      const params = [sum(mine, (s) => s.cost), sum(mine, counted), now];
-      out.push(
-        this.dbHolds
-          ? {
-              sql: `UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ?,
-                      held = held - COALESCE((SELECT SUM(amount) FROM holds WHERE id IN (${ids.map(() => '?').join(', ')})), 0) WHERE id = ?`,
-              params: [...params, ...ids, keyId],
-            }
-          : { sql: 'UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', params: [...params, keyId] },
+      await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
+        sum(mine, (s) => s.cost),
+        sum(mine, heldOf),
+        sum(mine, counted),
+        now,
+        keyId,
+      ]);
+    }
+    if (entryRows) {
+      await q.run(
+        `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES ${placeholders(entryRows, 7)}`,
+        entries,
       );
     }
-    out.push({
-      sql: `INSERT INTO usage_logs (${USAGE_LOG_COLUMNS.join(', ')}) VALUES ${placeholders(items.length, USAGE_LOG_COLUMNS.length)}`,
-      params: items.flatMap((p) => usageLogValues(p.s.log)),
-    });
-    if (this.dbHolds) {
-      out.push({ sql: `DELETE FROM holds WHERE id IN (${items.map(() => '?').join(', ')})`, params: items.map((p) => p.s.holdId) });
-    }
-    return out;
+    await q.run(
+      `INSERT INTO usage_logs (${USAGE_LOG_COLUMNS.join(', ')}) VALUES ${placeholders(items.length, USAGE_LOG_COLUMNS.length)}`,
+      items.flatMap((p) => usageLogValues(p.s.log)),
+    );
   }
+}
+
+/** Removes the batch's hold rows; returns what each still reserved (absent if a sweeper released it). */
+async function takeHolds(q: Queryable, items: Pending[]): Promise<Map<string, number>> {
+  const rows = await q.all<{ id: string; amount: number }>(
+    `DELETE FROM holds WHERE id IN (${items.map(() => '?').join(', ')}) RETURNING id, amount`,
+    items.map((p) => p.s.holdId),
+  );
+  return new Map(rows.map((r) => [r.id, Number(r.amount)]));
 }
