@@ -34,10 +34,29 @@ function groupBy<K>(items: Pending[], key: (s: Settlement) => K): Map<K, Pending
   return out;
 }
 
-function placeholders(rows: number, cols: number): string {
-  const row = `(${new Array(cols).fill('?').join(', ')})`;
-  return new Array(rows).fill(row).join(', ');
+// Multi-row inserts use only these row counts, so a busy gateway prepares 3 statements per table
+// instead of one per batch size (each prepared statement holds memory for its parameters).
+const CHUNKS = [32, 8, 1];
+const insertSql = new Map<string, string>();
+
+/** Inserts rows (each an array of values in `columns` order) with as few statements as the chunk sizes allow. */
+async function insertRows(q: Queryable, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
+  let i = 0;
+  for (const size of CHUNKS) {
+    for (; rows.length - i >= size; i += size) {
+      const cacheKey = `${table}:${size}`;
+      let sql = insertSql.get(cacheKey);
+      if (!sql) {
+        const row = `(${columns.map(() => '?').join(', ')})`;
+        sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${new Array(size).fill(row).join(', ')}`;
+        insertSql.set(cacheKey, sql);
+      }
+      await q.run(sql, rows.slice(i, i + size).flat());
+    }
+  }
 }
+
+const LEDGER_COLUMNS = ['user_id', 'kind', 'amount', 'balance_after', 'reference', 'note', 'created_at'] as const;
 
 /**
  * Group commit for settlements. Requests finishing at the same moment are settled in one transaction:
@@ -93,8 +112,7 @@ export class SettlementWriter {
     const now = Date.now();
     const held = this.dbHolds ? await takeHolds(q, items) : new Map<string, number>();
     const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
-    const entries: unknown[] = [];
-    let entryRows = 0;
+    const entries: unknown[][] = [];
     for (const [userId, mine] of groupBy(items, (s) => s.userId)) {
       const cost = sum(mine, (s) => s.cost);
       const user = await q.get<{ balance: number }>(
@@ -108,8 +126,7 @@ export class SettlementWriter {
       for (const { s } of mine) {
         if (s.cost <= 0) continue;
         running -= s.cost;
-        entries.push(s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now);
-        entryRows++;
+        entries.push([s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now]);
       }
     }
     for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
@@ -121,16 +138,8 @@ export class SettlementWriter {
         keyId,
       ]);
     }
-    if (entryRows) {
-      await q.run(
-        `INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES ${placeholders(entryRows, 7)}`,
-        entries,
-      );
-    }
-    await q.run(
-      `INSERT INTO usage_logs (${USAGE_LOG_COLUMNS.join(', ')}) VALUES ${placeholders(items.length, USAGE_LOG_COLUMNS.length)}`,
-      items.flatMap((p) => usageLogValues(p.s.log)),
-    );
+    await insertRows(q, 'ledger_entries', LEDGER_COLUMNS, entries);
+    await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, items.map((p) => usageLogValues(p.s.log)));
   }
 }
 
