@@ -224,3 +224,23 @@ describe('passwords are never returned', () => {
     expectNoPassword(all.body, secret);
   });
 });
+
+describe('changing the password', () => {
+  it('needs the current password, ends other sessions, and the new password logs in', async () => {
+    const name = `pw_${Date.now()}`;
+    const a = new ApiClient(gw.url);
+    expect((await a.post('/api/auth/register', { username: name, password: 'first-password' })).status).toBe(201);
+    await a.login(name, 'first-password');
+    const other = new ApiClient(gw.url);
+    await other.login(name, 'first-password');
+
+    expect((await a.post('/api/me/password', { currentPassword: 'wrong-password', newPassword: 'second-password' })).status).toBe(401);
+    expect((await a.post('/api/me/password', { currentPassword: 'first-password', newPassword: 'short' })).status).toBe(400);
+    expect((await a.post('/api/me/password', { currentPassword: 'first-password', newPassword: 'second-password' })).status).toBe(200);
+
+    expect((await a.get('/api/me')).status).toBe(200); // this session stays
+    expect((await other.get('/api/me')).status).toBe(401); // the other one ended
+    expect((await new ApiClient(gw.url).post('/api/auth/login', { username: name, password: 'first-password' })).status).toBe(401);
+    await new ApiClient(gw.url).login(name, 'second-password');
+  });
+});

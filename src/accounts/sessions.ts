@@ -25,3 +25,8 @@ export async function userForSession(db: Database, token: string): Promise<User 
 export async function deleteSession(db: Database, token: string): Promise<void> {
   await db.run('DELETE FROM sessions WHERE id = ?', [hash(token)]);
 }
+
+/** Ends every session of the user except the one whose token is given. */
+export async function deleteOtherSessions(db: Database, userId: number, keepToken: string): Promise<void> {
+  await db.run('DELETE FROM sessions WHERE user_id = ? AND id <> ?', [userId, hash(keepToken)]);
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { settingsSchema } from '../settings/store.ts';
 import { channelCreate, channelPatch, groupSchema, priceSchema } from './routes/admin-catalog.ts';
 import { adjustSchema } from './routes/admin-users.ts';
-import { loginSchema, registerSchema } from './routes/auth.ts';
+import { loginSchema, passwordSchema, registerSchema } from './routes/auth.ts';
 import { keyCreateSchema, keyPatchSchema } from './routes/keys.ts';
 
 type Auth = 'none' | 'session' | 'admin' | 'apiKey';
@@ -24,6 +24,7 @@ const ops: Op[] = [
   { method: 'post', path: '/api/auth/login', summary: 'Log in; sets the HttpOnly session cookie', auth: 'none', body: loginSchema },
   { method: 'post', path: '/api/auth/logout', summary: 'End the session', auth: 'session' },
   { method: 'get', path: '/api/me', summary: 'The logged-in user', auth: 'session' },
+  { method: 'post', path: '/api/me/password', summary: 'Change the password; other sessions end', auth: 'session', body: passwordSchema },
   { method: 'post', path: '/api/keys', summary: 'Create an API key; the full key is returned only here', auth: 'session', body: keyCreateSchema, status: 201 },
   { method: 'get', path: '/api/keys', summary: 'List keys (masked) with usage', auth: 'session' },
   { method: 'get', path: '/api/keys/{id}', summary: 'One key (masked)', auth: 'session' },

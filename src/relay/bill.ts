@@ -4,17 +4,10 @@ import { settle } from '../ledger/holds.ts';
 import type { UsageLogRow } from '../logs/usage-log.ts';
 import { costOf, type Price, type TokenUsage } from '../pricing/cost.ts';
 
-export interface BillContext {
-  requestId: string;
-  userId: number;
-  keyId: number;
-  keyName: string;
-  model: string;
-  group: string;
-  stream: boolean;
+/** What the log row needs from the request, plus its price and start time. */
+export interface BillContext extends Pick<UsageLogRow, 'requestId' | 'userId' | 'keyId' | 'keyName' | 'model' | 'group' | 'stream' | 'createdAt'> {
   price: Price;
   multiplier: bigint;
-  createdAt: number;
   startedAt: number;
 }
 

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import { verifyPassword } from '../../accounts/passwords.ts';
-import { createSession, deleteSession, SESSION_COOKIE } from '../../accounts/sessions.ts';
+import { hashPassword, verifyPassword } from '../../accounts/passwords.ts';
+import { createSession, deleteOtherSessions, deleteSession, SESSION_COOKIE } from '../../accounts/sessions.ts';
 import { createUser, findUserByAffCode, findUserByName, publicUser, userFromRow, UsernameTakenError } from '../../accounts/users.ts';
 import { ApiError, body, requireUser, type Env } from '../common.ts';
 
@@ -12,6 +12,10 @@ export const registerSchema = z.object({
   password: z.string().min(8, 'password must be at least 8 characters').max(256),
   email: z.email().max(254).optional().nullable(),
   inviteCode: z.string().max(64).optional().nullable(),
+});
+export const passwordSchema = z.object({
+  currentPassword: z.string().min(1).max(256),
+  newPassword: z.string().min(8, 'password must be at least 8 characters').max(256),
 });
 export const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 
@@ -64,4 +68,18 @@ export const authRoutes = new Hono<Env>()
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.json({ ok: true });
   })
-  .get('/me', requireUser, (c) => c.json(publicUser(c.get('user'))));
+  .get('/me', requireUser, (c) => c.json(publicUser(c.get('user'))))
+  .post('/me/password', requireUser, async (c) => {
+    const gw = c.get('gw');
+    const user = c.get('user');
+    const b = await body(c, passwordSchema);
+    const row = await findUserByName(gw.db, user.username);
+    if (!row || !(await verifyPassword(b.currentPassword, row.password_hash))) {
+      throw new ApiError(401, 'invalid_credentials', 'The current password is wrong.');
+    }
+    await gw.db.run('UPDATE users SET password_hash = ? WHERE id = ?', [await hashPassword(b.newPassword), user.id]);
+    // Other sessions end: a changed password should lock out whoever else was logged in.
+    const token = getCookie(c, SESSION_COOKIE);
+    await deleteOtherSessions(gw.db, user.id, token ?? '');
+    return c.json({ ok: true });
+  });
