@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
 import { KeyCache } from './accounts/key-cache.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import type { Config } from './config.ts';
@@ -9,6 +8,7 @@ import { migrate } from './db/migrations.ts';
 import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
+import { UpstreamPools } from './relay/pools.ts';
 import { SettingsStore } from './settings/store.ts';
 
 /** Everything a request handler needs, built once at start. */
@@ -20,7 +20,7 @@ export interface Gateway {
   pricing: PricingCatalog;
   channels: ChannelRegistry;
   settings: SettingsStore;
-  agent: Agent;
+  pools: UpstreamPools;
   instanceId: string;
   log: Logger;
   close(): Promise<void>;
@@ -56,7 +56,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   }, 15_000);
   timer.unref();
 
-  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+  const pools = new UpstreamPools();
 
   return {
     config,
@@ -66,12 +66,12 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     pricing,
     channels,
     settings,
-    agent,
+    pools,
     instanceId,
     log,
     async close() {
       clearInterval(timer);
-      await agent.close().catch(() => undefined);
+      await pools.close();
       await bus.close();
       await db.run('DELETE FROM instances WHERE id = ?', [instanceId]).catch(() => undefined);
       await db.close();

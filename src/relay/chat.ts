@@ -126,7 +126,7 @@ function insufficient(reason: 'balance' | 'key', amount: number, auth: KeyAuth):
 
 async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal, requestId: string) {
   const result = await callUpstream(channels, {
-    agent: gw.agent,
+    pools: gw.pools,
     path: '/chat/completions',
     maxAttempts: gw.config.UPSTREAM_MAX_ATTEMPTS,
     headersTimeoutMs: gw.config.UPSTREAM_TIMEOUT_MS,

@@ -1,9 +1,10 @@
-import { errors, type Agent, type Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import { upstreamUrl, type Channel } from '../channels/registry.ts';
+import type { UpstreamPools } from './pools.ts';
 import { RelayError } from './respond.ts';
 
 export interface UpstreamAttemptOptions {
-  agent: Agent;
+  pools: UpstreamPools;
   path: string;
   maxAttempts: number;
   headersTimeoutMs: number;
@@ -41,8 +42,7 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
     attempts++;
     const url = upstreamUrl(channel.baseUrl, o.path);
     try {
-      const response = await o.agent.request({
-        origin: url.origin,
+      const response = await o.pools.get(url.origin).request({
         path: url.path,
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${channel.apiKey}`, accept: 'application/json, text/event-stream' },
