@@ -34,9 +34,9 @@ function groupBy<K>(items: Pending[], key: (s: Settlement) => K): Map<K, Pending
   return out;
 }
 
-// Multi-row inserts use only these row counts, so a busy gateway prepares 3 statements per table
+// Multi-row inserts use only these row counts, so a busy gateway prepares 6 statements per table
 // instead of one per batch size (each prepared statement holds memory for its parameters).
-const CHUNKS = [32, 8, 1];
+const CHUNKS = [32, 16, 8, 4, 2, 1];
 const insertSql = new Map<string, string>();
 
 /** Inserts rows (each an array of values in `columns` order) with as few statements as the chunk sizes allow. */
