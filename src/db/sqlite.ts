@@ -1,7 +1,7 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Database, Queryable, Row } from './types.ts';
+import { connectSqlite, directQueryable, statementRunner } from './sqlite-connection.ts';
+import type { Database, Row } from './types.ts';
 
 /**
  * One better-sqlite3 connection. Calls are synchronous, so a transaction whose callback awaits would let
@@ -10,40 +10,9 @@ import type { Database, Queryable, Row } from './types.ts';
 export async function openSqlite(url: string): Promise<Database> {
   const file = url.replace(/^sqlite:(\/\/)?/, '');
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new BetterSqlite3(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-
-  const cache = new Map<string, BetterSqlite3.Statement>();
-  const prepare = (sql: string) => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = db.prepare(sql);
-      cache.set(sql, stmt);
-    }
-    return stmt;
-  };
-  const norm = (params: unknown[] = []) => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : p));
-
-  function runSync(sql: string, params?: unknown[]) {
-    const stmt = prepare(sql);
-    if (stmt.reader) return { changes: stmt.all(...norm(params)).length };
-    return { changes: stmt.run(...norm(params)).changes };
-  }
-
-  const direct: Queryable = {
-    async all<T = Row>(sql: string, params?: unknown[]) {
-      return prepare(sql).all(...norm(params)) as T[];
-    },
-    async get<T = Row>(sql: string, params?: unknown[]) {
-      return prepare(sql).get(...norm(params)) as T | undefined;
-    },
-    async run(sql: string, params?: unknown[]) {
-      return runSync(sql, params);
-    },
-  };
+  const db = connectSqlite(file);
+  const runner = statementRunner(db);
+  const direct = directQueryable(runner);
 
   let locked = false;
   const waiters: Array<() => void> = [];
@@ -82,9 +51,9 @@ export async function openSqlite(url: string): Promise<Database> {
   return {
     dialect: 'sqlite',
     url,
-    all: <T = Row>(sql: string, params?: unknown[]) => single(() => prepare(sql).all(...norm(params)) as T[]),
-    get: <T = Row>(sql: string, params?: unknown[]) => single(() => prepare(sql).get(...norm(params)) as T | undefined),
-    run: (sql, params) => single(() => runSync(sql, params)),
+    all: <T = Row>(sql: string, params?: unknown[]) => single(() => runner.all<T>(sql, params)),
+    get: <T = Row>(sql: string, params?: unknown[]) => single(() => runner.get<T>(sql, params)),
+    run: (sql, params) => single(() => runner.run(sql, params)),
     tx: (fn) =>
       locked1(async () => {
         db.exec('BEGIN IMMEDIATE');

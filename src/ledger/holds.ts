@@ -1,7 +1,7 @@
 import type { Database } from '../db/index.ts';
 import type { UsageLogRow } from '../logs/usage-log.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
-import { SettlementWriter, type Settlement } from './settlement-writer.ts';
+import { SettlementWriter, transactionCommitter, type Settlement } from './settlement-writer.ts';
 
 export type { Settlement };
 
@@ -69,7 +69,7 @@ function writerFor(db: Database): SettlementWriter {
   let w = writers.get(db);
   if (!w) {
     const inMemory = memoryHolds(db);
-    w = new SettlementWriter(db, !inMemory, (ids) => {
+    w = new SettlementWriter(transactionCommitter(db, !inMemory), (ids) => {
       if (inMemory) for (const id of ids) memoryBook(db).drop(id);
     });
     writers.set(db, w);

@@ -1,14 +1,8 @@
-import type { Database, Queryable } from '../db/index.ts';
-import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
+import type { Database } from '../db/index.ts';
 
-export interface Settlement {
-  holdId: string;
-  userId: number;
-  keyId: number;
-  /** Real cost in points. May exceed the hold: the request was served, so it is charged in full. */
-  cost: number;
-  log: UsageLogRow;
-}
+import { applySettlements, type Settlement } from './settlement-sql.ts';
+
+export type { Settlement };
 
 interface Pending {
   s: Settlement;
@@ -19,44 +13,12 @@ interface Pending {
 // 19 log columns × 500 rows stays under both databases' bound-parameter limits.
 const MAX_BATCH = 500;
 
-const sum = (xs: Pending[], f: (s: Settlement) => number) => xs.reduce((a, p) => a + f(p.s), 0);
-// A request counts once it succeeded or was billed (a stream cut after delivering tokens).
-const counted = (s: Settlement) => (s.log.status < 400 || s.cost > 0 ? 1 : 0);
+/** Writes one batch of settlements durably, in one transaction; rejects if nothing was written. */
+export type Committer = (items: Settlement[]) => Promise<void>;
 
-function groupBy<K>(items: Pending[], key: (s: Settlement) => K): Map<K, Pending[]> {
-  const out = new Map<K, Pending[]>();
-  for (const p of items) {
-    const k = key(p.s);
-    const list = out.get(k);
-    if (list) list.push(p);
-    else out.set(k, [p]);
-  }
-  return out;
+export function transactionCommitter(db: Database, dbHolds: boolean): Committer {
+  return (items) => db.tx((q) => applySettlements(q, items, dbHolds));
 }
-
-// Multi-row inserts use only these row counts, so a busy gateway prepares 6 statements per table
-// instead of one per batch size (each prepared statement holds memory for its parameters).
-const CHUNKS = [32, 16, 8, 4, 2, 1];
-const insertSql = new Map<string, string>();
-
-/** Inserts rows (each an array of values in `columns` order) with as few statements as the chunk sizes allow. */
-async function insertRows(q: Queryable, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
-  let i = 0;
-  for (const size of CHUNKS) {
-    for (; rows.length - i >= size; i += size) {
-      const cacheKey = `${table}:${size}`;
-      let sql = insertSql.get(cacheKey);
-      if (!sql) {
-        const row = `(${columns.map(() => '?').join(', ')})`;
-        sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${new Array(size).fill(row).join(', ')}`;
-        insertSql.set(cacheKey, sql);
-      }
-      await q.run(sql, rows.slice(i, i + size).flat());
-    }
-  }
-}
-
-const LEDGER_COLUMNS = ['user_id', 'kind', 'amount', 'balance_after', 'reference', 'note', 'created_at'] as const;
 
 /**
  * Group commit for settlements. Requests finishing at the same moment are settled in one transaction:
@@ -70,8 +32,7 @@ export class SettlementWriter {
   private scheduled = false;
 
   constructor(
-    private db: Database,
-    private dbHolds: boolean,
+    private commit: Committer,
     private afterCommit: (holdIds: string[]) => void,
   ) {}
 
@@ -90,12 +51,12 @@ export class SettlementWriter {
     while (this.queue.length) {
       const items = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.db.tx((q) => this.apply(q, items));
+        await this.commit(items.map((p) => p.s));
         for (const p of items) p.resolve();
       } catch {
         for (const p of items) {
           try {
-            await this.db.tx((q) => this.apply(q, [p]));
+            await this.commit([p.s]);
             p.resolve();
           } catch (err) {
             p.reject(err);
@@ -107,47 +68,4 @@ export class SettlementWriter {
       }
     }
   }
-
-  private async apply(q: Queryable, items: Pending[]): Promise<void> {
-    const now = Date.now();
-    const held = this.dbHolds ? await takeHolds(q, items) : new Map<string, number>();
-    const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
-    const entries: unknown[][] = [];
-    for (const [userId, mine] of groupBy(items, (s) => s.userId)) {
-      const cost = sum(mine, (s) => s.cost);
-      const user = await q.get<{ balance: number }>(
-        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
-         WHERE id = ? RETURNING balance`,
-        [cost, sum(mine, heldOf), cost, sum(mine, counted), userId],
-      );
-      if (!user) throw new Error(`settle: user ${userId} vanished`);
-      // Each entry's balance_after, in the order the requests finished.
-      let running = Number(user.balance) + cost;
-      for (const { s } of mine) {
-        if (s.cost <= 0) continue;
-        running -= s.cost;
-        entries.push([s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now]);
-      }
-    }
-    for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
-      await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
-        sum(mine, (s) => s.cost),
-        sum(mine, heldOf),
-        sum(mine, counted),
-        now,
-        keyId,
-      ]);
-    }
-    await insertRows(q, 'ledger_entries', LEDGER_COLUMNS, entries);
-    await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, items.map((p) => usageLogValues(p.s.log)));
-  }
-}
-
-/** Removes the batch's hold rows; returns what each still reserved (absent if a sweeper released it). */
-async function takeHolds(q: Queryable, items: Pending[]): Promise<Map<string, number>> {
-  const rows = await q.all<{ id: string; amount: number }>(
-    `DELETE FROM holds WHERE id IN (${items.map(() => '?').join(', ')}) RETURNING id, amount`,
-    items.map((p) => p.s.holdId),
-  );
-  return new Map(rows.map((r) => [r.id, Number(r.amount)]));
 }
