@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
 
-// The SQL of settling a batch, shared by the PostgreSQL path and the SQLite writer thread.
+// The SQL of settling a batch of requests; the batching itself is in settlement-writer.ts.
 
 export interface Settlement {
   holdId: string;
