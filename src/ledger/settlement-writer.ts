@@ -1,5 +1,4 @@
 import type { Database } from '../db/index.ts';
-
 import { applySettlements, type Settlement } from './settlement-sql.ts';
 
 export type { Settlement };
@@ -10,7 +9,7 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-// 19 log columns × 500 rows stays under both databases' bound-parameter limits.
+// Bounds one transaction (and the hold-id list PostgreSQL deletes in one statement).
 const MAX_BATCH = 500;
 
 /** Writes one batch of settlements durably, in one transaction; rejects if nothing was written. */
