@@ -8,6 +8,11 @@ export function connectSqlite(file: string): BetterSqlite3.Database {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // A checkpoint (pages copied back + fsync) stalls every request in flight for a few ms. At the
+  // default of 1000 WAL pages that hits over 1% of requests under load and sets the p99; every
+  // 10000 pages (≤ 40 MB of WAL) it is rarer, and cheaper per commit since hot pages are copied once.
+  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma('journal_size_limit = 67108864');
   return db;
 }
 
