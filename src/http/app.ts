@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Gateway } from '../gateway.ts';
-import { ApiError, errorResponse, requireAdmin, requireUser, type Env } from './common.ts';
+import { errorResponse, requireAdmin, requireUser, type Env } from './common.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
@@ -33,4 +33,3 @@ export function managementApp(gw: Gateway) {
     .onError((err, c) => errorResponse(c, err));
 }
 
-export { ApiError };

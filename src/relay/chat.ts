@@ -8,7 +8,7 @@ import { timeOrderedId } from '../lib/ids.ts';
 import { authorize } from './auth.ts';
 import { RequestBill } from './bill.ts';
 import { readBody } from './body.ts';
-import { RelayError, sendError } from './respond.ts';
+import { RelayError } from './respond.ts';
 import { pipeStream } from './stream.ts';
 import { completionText, countTokens, estimatePromptTokens, readOpenAIUsage } from './tokens.ts';
 import { callUpstream, isRefusal } from './upstream.ts';
