@@ -76,7 +76,7 @@ describe('ledger invariants under random concurrent operations', () => {
                 }
               } else {
                 const holdId = `r${run}_${++reqSeq}`;
-                const placed = await placeHold(db, { holdId, userId: u.id, keyId: u.keyId, amount: op.hold, instanceId: 'prop' });
+                const placed = await placeHold(db, { holdId, userId: u.id, keyId: u.keyId, amount: op.hold, instanceId: 'prop', keyLimited: false });
                 if (placed !== 'ok') return;
                 if (op.outcome === 'release') await release(db, { holdId, userId: u.id, keyId: u.keyId, log: log(holdId, u.id, u.keyId, 0, 502) });
                 else {
@@ -111,11 +111,31 @@ describe('ledger invariants under random concurrent operations', () => {
       [u.id, `hh${Date.now()}`, Date.now()],
     );
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => placeHold(db, { holdId: `hold_${u.id}_${i}`, userId: u.id, keyId: Number(k!.id), amount: 100, instanceId: 'prop' })),
+      Array.from({ length: 30 }, (_, i) => placeHold(db, { holdId: `hold_${u.id}_${i}`, userId: u.id, keyId: Number(k!.id), amount: 100, instanceId: 'prop', keyLimited: false })),
     );
     expect(results.filter((r) => r === 'ok')).toHaveLength(10);
     const row = await db.get<{ balance: number; held: number }>('SELECT balance, held FROM users WHERE id = ?', [u.id]);
     expect(Number(row!.held) + heldInMemory(db, u.id)).toBe(1000);
     expect(Number(row!.balance)).toBe(1000);
   });
+
+  it('holds see credits and debits made after the balance floor was taken', async () => {
+    const u = await createUser(db, { username: `floor_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: 1000 });
+    const k = await db.get<{ id: number }>(
+      "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at) VALUES (?, 'k', ?, 'hint', 'default', ?) RETURNING id",
+      [u.id, `hf${Date.now()}`, Date.now()],
+    );
+    const keyId = Number(k!.id);
+    const hold = (id: string, amount: number) => placeHold(db, { holdId: id, userId: u.id, keyId, amount, instanceId: 'prop', keyLimited: false });
+    expect(await hold('f1', 800)).toBe('ok');
+    await settle(db, { holdId: 'f1', userId: u.id, keyId, cost: 800, log: log('f1', u.id, keyId, 800, 200) });
+    expect(await hold('f2', 300)).toBe('balance'); // 200 left
+    await postEntry(db, { userId: u.id, kind: 'adjustment', amount: 5000, reference: `floor-credit-${u.id}` });
+    expect(await hold('f3', 4000)).toBe('ok'); // the credit is seen although the floor predates it
+    await release(db, { holdId: 'f3', userId: u.id, keyId, log: log('f3', u.id, keyId, 0, 502) });
+    await postEntry(db, { userId: u.id, kind: 'adjustment', amount: -5100, reference: `floor-debit-${u.id}` });
+    expect(await hold('f4', 101)).toBe('balance'); // 100 left: the debit lowered the floor
+    expect(await hold('f5', 100)).toBe('ok');
+  });
 });
+

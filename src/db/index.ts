@@ -1,7 +1,7 @@
 import type { Database } from './types.ts';
 
 export type { Database, Queryable, Row } from './types.ts';
-export { isUniqueViolation } from './types.ts';
+export { BUSY, isUniqueViolation } from './types.ts';
 
 /** Opens the database the URL names; each driver is loaded only when used. */
 export async function openDatabase(url: string): Promise<Database> {

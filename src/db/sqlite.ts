@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connectSqlite, directQueryable, statementRunner } from './sqlite-connection.ts';
-import type { Database, Row } from './types.ts';
+import { BUSY, type Database, type Row } from './types.ts';
 
 /**
  * One better-sqlite3 connection. Calls are synchronous, so a transaction whose callback awaits would let
@@ -54,6 +54,7 @@ export async function openSqlite(url: string): Promise<Database> {
     all: <T = Row>(sql: string, params?: unknown[]) => single(() => runner.all<T>(sql, params)),
     get: <T = Row>(sql: string, params?: unknown[]) => single(() => runner.get<T>(sql, params)),
     run: (sql, params) => single(() => runner.run(sql, params)),
+    readNow: <T = Row>(sql: string, params?: unknown[]) => (locked ? BUSY : runner.get<T>(sql, params)),
     tx: (fn) =>
       locked1(async () => {
         db.exec('BEGIN IMMEDIATE');

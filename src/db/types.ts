@@ -1,4 +1,6 @@
 export type Row = Record<string, any>;
+
+export const BUSY = Symbol('busy');
 export type Dialect = 'sqlite' | 'postgres';
 
 /** The three calls every query goes through. SQL uses `?` placeholders for both dialects. */
@@ -13,6 +15,11 @@ export interface Database extends Queryable {
   readonly url: string;
   /** Runs fn in one transaction; a throw rolls it back. Never nest. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * SQLite only: reads committed data synchronously, or returns BUSY while a transaction is open
+   * (its uncommitted writes would be visible on the shared connection).
+   */
+  readNow?<T = Row>(sql: string, params?: unknown[]): T | undefined | typeof BUSY;
   close(): Promise<void>;
 }
 

@@ -52,7 +52,8 @@ function toEntry(r: Record<string, any>): LedgerEntry {
 /**
  * Changes a balance and writes its ledger entry inside the caller's transaction. The balance update is
  * conditional (no read-modify-write) and the entry's unique reference makes a retry fail instead of
- * applying twice. Usage charges go through settle() in holds.ts, which shares this statement pair.
+ * applying twice. Debits go through postEntry (or the settlement writer), which tell the in-memory
+ * holds about them; a debit written here directly would leave their balance floor too high.
  */
 export async function applyEntry(q: Queryable, e: EntryInput): Promise<LedgerEntry> {
   if (!Number.isSafeInteger(e.amount)) throw new Error('ledger amounts are safe integers');
@@ -99,7 +100,10 @@ export async function postEntry(db: Database, e: EntryInput): Promise<PostResult
     throw new InsufficientBalanceError();
   }
   try {
-    return { entry: await db.tx((q) => applyEntry(q, e)), duplicate: false };
+    const entry = await db.tx((q) => applyEntry(q, e));
+    // In-memory holds keep a floor of each balance; every committed debit must lower it.
+    if (e.amount < 0 && memoryHolds(db)) memoryBook(db).charged(e.userId, -e.amount);
+    return { entry, duplicate: false };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     const existing = await findByReference(db, e.reference);

@@ -21,6 +21,8 @@ export interface HoldRequest {
   keyId: number;
   amount: number;
   instanceId: string;
+  /** The key has a quota limit (its remaining quota must then be read). */
+  keyLimited: boolean;
 }
 
 export type HoldResult = 'ok' | 'balance' | 'key';
@@ -69,8 +71,13 @@ function writerFor(db: Database): SettlementWriter {
   let w = writers.get(db);
   if (!w) {
     const inMemory = memoryHolds(db);
-    w = new SettlementWriter(transactionCommitter(db, !inMemory), (ids) => {
-      if (inMemory) for (const id of ids) memoryBook(db).drop(id);
+    w = new SettlementWriter(transactionCommitter(db, !inMemory), (items) => {
+      if (!inMemory) return;
+      const book = memoryBook(db);
+      for (const s of items) {
+        book.charged(s.userId, s.cost); // before the hold goes, so the two never free the same points
+        book.drop(s.holdId);
+      }
     });
     writers.set(db, w);
   }

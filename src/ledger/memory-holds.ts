@@ -1,4 +1,7 @@
-import type { Database } from '../db/index.ts';
+import { BUSY, type Database } from '../db/index.ts';
+
+// A floor older than this is read again, so a change made outside this process is seen within it.
+const FLOOR_TTL_MS = 5_000;
 import type { HoldRequest, HoldResult } from './holds.ts';
 
 /**
@@ -13,9 +16,53 @@ export class MemoryHoldBook {
   private byUser = new Map<number, number>();
   private byKey = new Map<number, number>();
 
+  /**
+   * A lower bound of each user's free balance (balance − held), so most holds need no read: taken
+   * synchronously from committed data, then lowered by every charge and debit committed since
+   * (noted by charged()). Credits are not noted; they only make the bound low, and a bound too low
+   * for a hold is dropped and the hold checked against a fresh read.
+   */
+  private floors = new Map<number, { base: number; spent: number; at: number }>();
+
   constructor(private db: Database) {}
 
   async place(h: HoldRequest): Promise<HoldResult> {
+    if (!h.keyLimited) {
+      const floor = this.floor(h.userId);
+      if (floor !== null && floor - this.heldBy(h.userId) >= h.amount) {
+        this.take(h);
+        return 'ok';
+      }
+      this.floors.delete(h.userId);
+    }
+    return this.placeAfterRead(h);
+  }
+
+  /** Notes a committed charge or debit against the user's floor. */
+  charged(userId: number, amount: number): void {
+    const f = this.floors.get(userId);
+    if (f) f.spent += amount;
+  }
+
+  private floor(userId: number): number | null {
+    const now = Date.now();
+    let f = this.floors.get(userId);
+    if (!f || now - f.at > FLOOR_TTL_MS) {
+      const row = this.db.readNow?.<{ free: number }>('SELECT balance - held AS free FROM users WHERE id = ?', [userId]);
+      if (row === undefined || row === BUSY) return null;
+      f = { base: Number(row.free), spent: 0, at: now };
+      this.floors.set(userId, f);
+    }
+    return f.base - f.spent;
+  }
+
+  private take(h: HoldRequest): void {
+    this.holds.set(h.holdId, { userId: h.userId, keyId: h.keyId, amount: h.amount });
+    this.byUser.set(h.userId, this.heldBy(h.userId) + h.amount);
+    this.byKey.set(h.keyId, (this.byKey.get(h.keyId) ?? 0) + h.amount);
+  }
+
+  private async placeAfterRead(h: HoldRequest): Promise<HoldResult> {
     // The held columns are counted too: rows left by an earlier process until the start-up sweep clears them.
     const row = await this.db.get<{ balance: number; held: number; quota_limit: number | null; used: number | null; key_held: number | null }>(
       `SELECT u.balance, u.held, k.quota_limit, k.used, k.held AS key_held
@@ -27,9 +74,7 @@ export class MemoryHoldBook {
     if (Number(row.balance) - Number(row.held) - this.heldBy(h.userId) < h.amount) return 'balance';
     const keyHeld = this.byKey.get(h.keyId) ?? 0;
     if (row.quota_limit !== null && Number(row.quota_limit) - Number(row.used) - Number(row.key_held) - keyHeld < h.amount) return 'key';
-    this.holds.set(h.holdId, { userId: h.userId, keyId: h.keyId, amount: h.amount });
-    this.byUser.set(h.userId, this.heldBy(h.userId) + h.amount);
-    this.byKey.set(h.keyId, keyHeld + h.amount);
+    this.take(h);
     return 'ok';
   }
 

@@ -32,7 +32,7 @@ export class SettlementWriter {
 
   constructor(
     private commit: Committer,
-    private afterCommit: (holdIds: string[]) => void,
+    private afterCommit: (items: Settlement[]) => void,
   ) {}
 
   settle(s: Settlement): Promise<void> {
@@ -63,7 +63,7 @@ export class SettlementWriter {
         }
       } finally {
         // Reservations go only after the charge is committed (or failed, when the hold is moot).
-        this.afterCommit(items.map((p) => p.s.holdId));
+        this.afterCommit(items.map((p) => p.s));
       }
     }
   }

@@ -81,7 +81,7 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
 
   const requestId = timeOrderedId();
   const amount = holdFor(price, group.multiplier, chat.raw.length, outputCap(chat.body, gw.settings.current.defaultMaxOutputTokens));
-  const held = await placeHold(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId });
+  const held = await placeHold(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId, keyLimited: key.quotaLimit !== null });
   if (held !== 'ok') throw insufficient(held, amount, auth);
 
   const bill = new RequestBill(gw, {
