@@ -2,9 +2,8 @@
 // over a keep-alive undici Pool, read `usage` from the answer, reply. No auth, no money, no logs:
 // the gap between this and the real gateway is the gateway's own overhead.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { announcePort, exitWithParent } from './child-ipc.ts';
+import { serveBodies } from './child-ipc.ts';
 
 const upstreamUrl = process.env.UPSTREAM_URL;
 if (!upstreamUrl) throw new Error('UPSTREAM_URL is required');
@@ -85,14 +84,6 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer
   forward(res, payload, stream, abort.signal).catch((err: Error) => fail(res, 502, err.message));
 }
 
-const server = http.createServer((req, res) => {
-  const parts: Buffer[] = [];
-  req.on('data', (c: Buffer) => parts.push(c));
-  req.on('end', () => handle(req, res, Buffer.concat(parts)));
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => announcePort((server.address() as AddressInfo).port));
-exitWithParent(() => {
+serveBodies(handle, () => {
   if (process.env.BENCH_DEBUG) console.error('bare proxy last usage', lastUsage);
-  server.close();
 });

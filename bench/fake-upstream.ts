@@ -2,8 +2,7 @@
 // CPU cost is visible to the OS scheduler like a real (remote) upstream's network stack would be,
 // and so it never competes with autocannon's event loop in the orchestrator.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { announcePort, exitWithParent } from './child-ipc.ts';
+import { serveBodies } from './child-ipc.ts';
 
 const USAGE = { prompt_tokens: 10, completion_tokens: 8, total_tokens: 18 };
 const WORDS = ['Hello', '!', ' I', ' am', ' fine', ',', ' thanks', '.'];
@@ -67,12 +66,4 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer
   res.end(text);
 }
 
-const server = http.createServer((req, res) => {
-  const parts: Buffer[] = [];
-  req.on('data', (c: Buffer) => parts.push(c));
-  req.on('end', () => handle(req, res, Buffer.concat(parts)));
-});
-// Longer than undici's keep-alive so the proxies never reuse a socket the server is closing.
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => announcePort((server.address() as AddressInfo).port));
-exitWithParent(() => server.close());
+serveBodies(handle);

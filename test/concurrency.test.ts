@@ -2,7 +2,7 @@
 // Exactly 50 may run; the rest get 429 before reaching the upstream; the books must balance afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import type { ApiClient } from './helpers/api.ts';
+import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 const PARALLEL = 200;
@@ -51,14 +51,7 @@ async function fire(key: string, body: string) {
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body,
       });
-      const text = await res.text();
-      let json: any;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = text;
-      }
-      return { status: res.status, body: json };
+      return { status: res.status, body: await readBody(res) };
     }),
   );
 }

@@ -1,7 +1,7 @@
 // Every refusal of the relay: status, OpenAI-shaped error code, nothing sent upstream, no money moved.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import type { ApiClient } from './helpers/api.ts';
+import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 const MAX_BODY = 1024;
@@ -44,14 +44,7 @@ async function send(path: string, body: unknown, headers: Record<string, string>
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json, headers: res.headers };
+  return { status: res.status, body: await readBody(res), headers: res.headers };
 }
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

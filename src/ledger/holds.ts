@@ -1,7 +1,7 @@
 import type { Database } from '../db/index.ts';
 import type { UsageLogRow } from '../logs/usage-log.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
-import { SettlementWriter, transactionCommitter, type Settlement } from './settlement-writer.ts';
+import { SettlementWriter, type Settlement } from './settlement-writer.ts';
 
 export type { Settlement };
 
@@ -71,7 +71,7 @@ function writerFor(db: Database): SettlementWriter {
   let w = writers.get(db);
   if (!w) {
     const inMemory = memoryHolds(db);
-    w = new SettlementWriter(transactionCommitter(db, !inMemory), (items) => {
+    w = new SettlementWriter(db, !inMemory, (items) => {
       if (!inMemory) return;
       const book = memoryBook(db);
       for (const s of items) {

@@ -12,13 +12,6 @@ interface Pending {
 // Bounds one transaction (and the hold-id list PostgreSQL deletes in one statement).
 const MAX_BATCH = 500;
 
-/** Writes one batch of settlements durably, in one transaction; rejects if nothing was written. */
-export type Committer = (items: Settlement[]) => Promise<void>;
-
-export function transactionCommitter(db: Database, dbHolds: boolean): Committer {
-  return (items) => db.tx((q) => applySettlements(q, items, dbHolds));
-}
-
 /**
  * Group commit for settlements. Requests finishing at the same moment are settled in one transaction:
  * one conditional-free update per user and per key (sums), one multi-row insert of ledger entries and
@@ -31,9 +24,15 @@ export class SettlementWriter {
   private scheduled = false;
 
   constructor(
-    private commit: Committer,
+    private db: Database,
+    private dbHolds: boolean,
     private afterCommit: (items: Settlement[]) => void,
   ) {}
+
+  /** Writes one batch durably, in one transaction. */
+  private commit(items: Settlement[]): Promise<void> {
+    return this.db.tx((q) => applySettlements(q, items, this.dbHolds));
+  }
 
   settle(s: Settlement): Promise<void> {
     return new Promise((resolve, reject) => {

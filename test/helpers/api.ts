@@ -5,6 +5,16 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 
+/** A response body as JSON, or as text when it is not JSON (undefined when empty). */
+export async function readBody(res: Response): Promise<any> {
+  const text = await res.text();
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
+
 export class ApiClient {
   private cookie = '';
 
@@ -22,14 +32,7 @@ export class ApiClient {
     });
     const setCookie = res.headers.get('set-cookie');
     if (setCookie) this.cookie = setCookie.split(';')[0]!;
-    const text = await res.text();
-    let parsed: any = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* leave as text */
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return { status: res.status, body: (await readBody(res)) as T, headers: res.headers };
   }
 
   get<T = any>(path: string) {

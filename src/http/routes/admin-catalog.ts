@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { CHANNEL_TYPES, type Channel, type ChannelInput } from '../../channels/registry.ts';
-import { parseMicros } from '../../lib/money.ts';
+import { formatMicros, parseMicros } from '../../lib/money.ts';
 import { describePrice } from '../../pricing/catalog.ts';
 import { ApiError, body, intParam, type Env } from '../common.ts';
 
@@ -125,7 +125,7 @@ export const adminCatalogRoutes = new Hono<Env>()
     return c.json({ ok: true });
   })
   .get('/groups', (c) => {
-    const items = [...c.get('gw').pricing.groups.values()].map((g) => ({ ...g, multiplier: describeMultiplier(g.multiplier) }));
+    const items = [...c.get('gw').pricing.groups.values()].map((g) => ({ ...g, multiplier: formatMicros(g.multiplier) }));
     return c.json({ items });
   })
   .put('/groups/:name', async (c) => {
@@ -142,9 +142,5 @@ export const adminCatalogRoutes = new Hono<Env>()
     });
     await gw.bus.publish('catalog');
     const g = gw.pricing.groups.get(name)!;
-    return c.json({ ...g, multiplier: describeMultiplier(g.multiplier) });
+    return c.json({ ...g, multiplier: formatMicros(g.multiplier) });
   });
-
-function describeMultiplier(m: bigint): string {
-  return describePrice({ input: m, output: 0n, cachedInput: null, cacheWrite: null, perRequest: null }).input;
-}
