@@ -45,7 +45,11 @@ export async function estimatePromptTokens(messages: unknown): Promise<number> {
   return (await countTokens(text)) + 4 * messages.length + 3;
 }
 
-/** Counts generated text as it streams, in slices, so nothing but a small tail is ever buffered. */
+// Most streams end with the provider's usage and never need counting, so text is only tokenized in
+// slices this large (or at the end): the tokenizer stays off the normal path, and memory stays bounded.
+const SLICE_CHARS = 64 * 1024;
+
+/** Counts generated text as it streams, in slices, so nothing but a bounded tail is ever buffered. */
 export class CompletionCounter {
   private pending = '';
   private counted = 0;
@@ -53,7 +57,7 @@ export class CompletionCounter {
 
   add(text: string): void {
     this.pending += text;
-    if (this.pending.length >= 4096) {
+    if (this.pending.length >= SLICE_CHARS) {
       const slice = this.pending;
       this.pending = '';
       this.work = this.work.then(async () => {
