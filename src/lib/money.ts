@@ -26,11 +26,17 @@ export function parseMicros(value: unknown): bigint | null {
   return BigInt(m[1]!) * MICRO + BigInt((m[2] ?? '').padEnd(6, '0'));
 }
 
-export function formatMicros(micros: bigint | number): string {
-  const v = BigInt(micros);
-  const whole = v / MICRO;
-  const frac = (v % MICRO).toString().padStart(6, '0').replace(/0+$/, '');
+/** Formats an integer count of 10^-digits units as a plain decimal, without trailing zeros. */
+export function formatDecimal(value: bigint | number, digits: number): string {
+  const v = BigInt(value);
+  const unit = 10n ** BigInt(digits);
+  const whole = v / unit;
+  const frac = (v % unit).toString().padStart(digits, '0').replace(/0+$/, '');
   return frac ? `${whole}.${frac}` : `${whole}`;
+}
+
+export function formatMicros(micros: bigint | number): string {
+  return formatDecimal(micros, 6);
 }
 
 /** Integer division rounding up, for non-negative bigints. */

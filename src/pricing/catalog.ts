@@ -1,5 +1,5 @@
 import type { Database } from '../db/index.ts';
-import { formatMicros, money } from '../lib/money.ts';
+import { formatDecimal, formatMicros, money } from '../lib/money.ts';
 import { costOf, type Price } from './cost.ts';
 
 export interface Group {
@@ -81,7 +81,8 @@ export function describePrice(p: Price) {
 
 /** What one model costs in one group, in USD per 1M tokens (or per request) and in points. */
 export function groupPrice(p: Price, g: Group) {
-  const scale = (v: bigint | null) => (v === null ? null : formatMicros((v * g.multiplier) / 1_000_000n));
+  // Exact: a 6-decimal price times a 6-decimal multiplier has 12 decimals, so any log row reconciles.
+  const scale = (v: bigint | null) => (v === null ? null : formatDecimal(v * g.multiplier, 12));
   const perMillion = (tokens: Partial<{ promptTokens: number; completionTokens: number }>) =>
     money(costOf({ ...p, perRequest: null }, g.multiplier, { promptTokens: 0, completionTokens: 0, cachedTokens: 0, ...tokens }));
   return {
