@@ -103,7 +103,7 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
   });
   if (res.destroyed) abort.abort(); // the caller left while we were placing the hold
   try {
-    await relay(gw, chat, channels, bill, res, abort.signal, requestId);
+    await relay(gw, chat, channels, bill, res, abort.signal);
   } catch (err) {
     if (abort.signal.aborted) {
       await bill.release(499, 'client closed the connection before the answer');
@@ -124,7 +124,7 @@ function insufficient(reason: 'balance' | 'key', amount: number, auth: KeyAuth):
   return new RelayError(429, 'insufficient_quota', message, 'insufficient_quota');
 }
 
-async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal, requestId: string) {
+async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
   const result = await callUpstream(channels, {
     pools: gw.pools,
     path: '/chat/completions',
@@ -136,7 +136,7 @@ async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: 
   });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
-  const idHeader = { 'x-moleapi-request-id': requestId };
+  const idHeader = { 'x-moleapi-request-id': bill.ctx.requestId };
   if (isRefusal(result)) {
     // The provider refused the caller's input: nothing was generated, so nothing is charged.
     await bill.release(result.status, `upstream refused: HTTP ${result.status}`);
