@@ -135,17 +135,23 @@ const migrations: Migration[] = [
   },
 ];
 
+// Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only
+// the first applies the migrations and the others then find them done.
+const MIGRATION_LOCK = 0x6d6f6c65;
+
+/** Applies the migrations not yet applied, in one transaction; returns how many it applied. */
 export async function migrate(db: Database): Promise<number> {
-  await db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
-  const done = new Set((await db.all<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => Number(r.id)));
-  let applied = 0;
-  for (const m of migrations) {
-    if (done.has(m.id)) continue;
-    await db.tx(async (q) => {
+  return db.tx(async (q) => {
+    if (db.dialect === 'postgres') await q.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await q.run(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+    const done = new Set((await q.all<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => Number(r.id)));
+    let applied = 0;
+    for (const m of migrations) {
+      if (done.has(m.id)) continue;
       for (const sql of m.up(db.dialect)) await q.run(sql);
       await q.run('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, Date.now()]);
-    });
-    applied++;
-  }
-  return applied;
+      applied++;
+    }
+    return applied;
+  });
 }
