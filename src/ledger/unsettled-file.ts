@@ -1,0 +1,93 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database } from '../db/index.ts';
+import { isUniqueViolation } from '../db/index.ts';
+import { memoryHolds } from './memory-holds.ts';
+import { applySettlements, type Settlement } from './settlement-sql.ts';
+
+// Charges of served requests that the database refused until shutdown are kept in a file (one JSON
+// settlement per line) and applied at the next start, so a database outage cannot lose them.
+
+function appendSynced(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Appends settlements to the file and syncs it to disk. */
+export function keepUnsettled(file: string, items: Settlement[]): void {
+  if (items.length) appendSynced(file, items.map((s) => JSON.stringify(s) + '\n').join(''));
+}
+
+function readLines(file: string): { items: Settlement[]; unreadable: string[] } {
+  const items: Settlement[] = [];
+  const unreadable: string[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      items.push(JSON.parse(line) as Settlement);
+    } catch {
+      unreadable.push(line); // a line cut by a crash mid-write: kept aside for a human, never dropped
+    }
+  }
+  return { items, unreadable };
+}
+
+export interface ReplayResult {
+  applied: number;
+  /** Already in the database (the commit had succeeded after all, or an earlier replay got it). */
+  skipped: number;
+  /** Still refused; written back to the file for the next start. */
+  failed: number;
+  /** Lines that were not JSON (cut by a crash mid-write), moved to `<file>.unreadable`. */
+  unreadable: number;
+  error?: unknown;
+}
+
+/** Applies the settlements kept in the file, each once: its usage-log row tells whether it already was. */
+export async function replayUnsettled(db: Database, file: string): Promise<ReplayResult> {
+  const result: ReplayResult = { applied: 0, skipped: 0, failed: 0, unreadable: 0 };
+  // Take the file first, so a second instance starting on the same directory cannot replay it too.
+  const taken = `${file}.replaying`;
+  if (existsSync(file)) {
+    if (existsSync(taken)) {
+      // A replay was cut short by a crash: finish it together with the new lines.
+      appendSynced(taken, readFileSync(file, 'utf8'));
+      rmSync(file);
+    } else {
+      renameSync(file, taken);
+    }
+  }
+  if (!existsSync(taken)) return result;
+  const { items, unreadable } = readLines(taken);
+  result.unreadable = unreadable.length;
+  const left: Settlement[] = [];
+  for (const s of items) {
+    try {
+      const done = await db.get('SELECT 1 AS found FROM usage_logs WHERE request_id = ?', [s.log.requestId]);
+      if (done) {
+        result.skipped++;
+        continue;
+      }
+      await db.tx((q) => applySettlements(q, [s], !memoryHolds(db)));
+      result.applied++;
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        result.skipped++;
+        continue;
+      }
+      result.failed++;
+      result.error = err;
+      left.push(s);
+    }
+  }
+  keepUnsettled(file, left);
+  if (unreadable.length) appendSynced(`${file}.unreadable`, unreadable.join('\n') + '\n');
+  rmSync(taken);
+  return result;
+}

@@ -1,0 +1,122 @@
+// A served request's charge survives a database that refuses the settlement: it is retried until it
+// commits, and what is still owed at shutdown is kept on disk and applied at the next start.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../src/db/index.ts';
+import { checkLedger } from '../src/ledger/entries.ts';
+import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
+import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+
+const MODEL = 'owed-delay0';
+let fake: FakeOpenAI;
+let dataDir: string;
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+  dataDir = mkdtempSync(join(tmpdir(), 'moleapi-owed-'));
+});
+afterAll(async () => {
+  await fake.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+// A real refusal by the database: the table the settlement writes to is gone until restored.
+const breakLogs = (db: Database) => db.run('ALTER TABLE usage_logs RENAME TO usage_logs_away');
+const restoreLogs = (db: Database) => db.run('ALTER TABLE usage_logs_away RENAME TO usage_logs');
+
+async function setup(gw: TestGateway) {
+  await addChannel(gw, { baseUrl: fake.url, models: [MODEL] });
+  await setPrice(gw, MODEL, { input: '2', output: '8' });
+  const user = await createUserWithKey(gw, { balance: 1_000_000 });
+  const sdk = new OpenAI({ apiKey: user.key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  return { ...user, sdk };
+}
+
+const ask = (sdk: OpenAI) => sdk.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }).withResponse();
+
+async function until(check: () => Promise<boolean>, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function logRows(db: Database, requestId: string): Promise<{ cost: number }[]> {
+  return (await db.all<{ cost: number }>('SELECT cost FROM usage_logs WHERE request_id = ?', [requestId])).map((r) => ({ cost: Number(r.cost) }));
+}
+
+describe('settlements the database refuses', () => {
+  it('the caller still gets the answer; the charge stays held, is retried, and commits once the database accepts it', async () => {
+    const gw = await startGateway({ env: { DATA_DIR: dataDir } });
+    try {
+      const { sdk, client } = await setup(gw);
+      const db = gw.gateway.db;
+      await breakLogs(db);
+      const { data, response } = await ask(sdk);
+      expect(data.choices[0]!.message.content).toBeTruthy();
+      const requestId = response.headers.get('x-moleapi-request-id')!;
+
+      // Not charged yet, but the points stay reserved so they cannot be spent twice.
+      const before = (await client.get('/api/wallet')).body;
+      expect(before.balance.quota).toBe(1_000_000);
+      expect(before.held.quota).toBeGreaterThan(0);
+
+      await restoreLogs(db);
+      await until(async () => (await logRows(db, requestId)).length === 1);
+      const [row] = await logRows(db, requestId);
+      expect(row!.cost).toBeGreaterThan(0);
+      const after = (await client.get('/api/wallet')).body;
+      expect(after.balance.quota).toBe(1_000_000 - row!.cost);
+      expect(after.held.quota).toBe(0);
+      expect((await checkLedger(db)).mismatches).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('what is still owed at shutdown is kept on disk and applied exactly once at the next start', async () => {
+    const first = await startGateway({ env: { DATA_DIR: dataDir } });
+    const { sdk, userId } = await setup(first);
+    await breakLogs(first.gateway.db);
+    const { response } = await ask(sdk);
+    const requestId = response.headers.get('x-moleapi-request-id')!;
+    await first.close({ keepDatabase: true });
+
+    const file = join(dataDir, 'unsettled.jsonl');
+    const kept = readFileSync(file, 'utf8').trim().split('\n');
+    expect(kept).toHaveLength(1);
+    expect(JSON.parse(kept[0]!).log.requestId).toBe(requestId);
+
+    const db = await openDatabase(first.databaseUrl);
+    await restoreLogs(db);
+    await db.close();
+
+    const second = await startGateway({ databaseUrl: first.databaseUrl, adminPassword: first.adminPassword, env: { DATA_DIR: dataDir } });
+    try {
+      expect(existsSync(file)).toBe(false);
+      const rows = await logRows(second.gateway.db, requestId);
+      expect(rows).toHaveLength(1);
+      const user = await second.gateway.db.get<{ balance: number }>('SELECT balance FROM users WHERE id = ?', [userId]);
+      expect(Number(user!.balance)).toBe(1_000_000 - rows[0]!.cost);
+
+      // The same line again (a crash after applying it, before the file was removed): skipped.
+      writeFileSync(file, kept[0] + '\n');
+    } finally {
+      await second.close({ keepDatabase: true });
+    }
+    const third = await startGateway({ databaseUrl: first.databaseUrl, adminPassword: first.adminPassword, env: { DATA_DIR: dataDir } });
+    try {
+      expect(existsSync(file)).toBe(false);
+      expect(await logRows(third.gateway.db, requestId)).toHaveLength(1);
+      const user = await third.gateway.db.get<{ balance: number; held: number }>('SELECT balance, held FROM users WHERE id = ?', [userId]);
+      expect(Number(user!.balance)).toBe(1_000_000 - (await logRows(third.gateway.db, requestId))[0]!.cost);
+      expect(Number(user!.held)).toBe(0);
+      expect((await checkLedger(third.gateway.db)).mismatches).toEqual([]);
+    } finally {
+      await third.close();
+    }
+  });
+});
