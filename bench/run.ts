@@ -9,12 +9,22 @@ import { countErrors, overhead, printChecks, printErrors, printTable, ratio, tot
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const SCENARIOS: Scenario[] = [
-  { name: 'non-stream 10c', connections: 10, stream: false },
+// The targets are judged on non-stream 10c. One run of it on a shared 2-core machine can swing by
+// ±15 %, so it is measured in several rounds spread over the whole benchmark and judged on the median;
+// every round is printed.
+const TARGET_ROUNDS = Math.max(1, Number(process.env.BENCH_TARGET_ROUNDS ?? 3));
+const targetRound = (n: number): Scenario => ({ name: TARGET_ROUNDS > 1 ? `non-stream 10c #${n}` : 'non-stream 10c', connections: 10, stream: false });
+const OTHER_SCENARIOS: Scenario[] = [
   { name: 'non-stream 100c', connections: 100, stream: false },
   { name: 'stream 10c', connections: 10, stream: true },
   { name: 'stream 100c', connections: 100, stream: true },
 ];
+const SCENARIOS: Scenario[] = [targetRound(1)];
+for (let i = 0; i < Math.max(OTHER_SCENARIOS.length, TARGET_ROUNDS - 1); i++) {
+  if (OTHER_SCENARIOS[i]) SCENARIOS.push(OTHER_SCENARIOS[i]!);
+  if (i + 2 <= TARGET_ROUNDS) SCENARIOS.push(targetRound(i + 2));
+}
+const isTarget = (s: Scenario) => s.connections === 10 && !s.stream;
 const CHAT_PATH = '/v1/chat/completions';
 
 interface GatewayRun {
@@ -75,14 +85,24 @@ async function runScenarios(a: Target, b: Target | undefined): Promise<ScenarioR
   return results;
 }
 
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 function targetChecks(results: ScenarioResult[], run: GatewayRun): Check[] {
-  const base = results[0]!; // non-stream 10c
+  const rounds = results.filter((r) => isTarget(r.scenario));
+  const ratios = rounds.map(ratio);
+  const p99s = rounds.map((r) => overhead(r, 'p99'));
+  const detail = (m: number, xs: number[], unit = '') =>
+    rounds.length > 1 ? `median ${m.toFixed(2)}${unit} of ${rounds.length} rounds (${xs.map((x) => x.toFixed(2)).join(', ')})` : `${m.toFixed(2)}${unit}`;
   const peak = run.memory.peakRssMb();
   const hwm = run.memory.hwmMb();
   const errors = results.reduce((n, r) => n + countErrors(r.a) + countErrors(r.b), 0);
   return [
-    { name: 'B/A throughput ≥ 0.5 (non-stream 10c)', pass: ratio(base) >= 0.5, detail: ratio(base).toFixed(2) },
-    { name: 'p99 overhead ≤ 3 ms (non-stream 10c)', pass: overhead(base, 'p99') <= 3, detail: `${overhead(base, 'p99').toFixed(2)} ms` },
+    { name: 'B/A throughput ≥ 0.5 (non-stream 10c)', pass: median(ratios) >= 0.5, detail: detail(median(ratios), ratios) },
+    { name: 'p99 overhead ≤ 3 ms (non-stream 10c)', pass: median(p99s) <= 3, detail: detail(median(p99s), p99s, ' ms') },
     { name: 'gateway peak RSS < 200 MB', pass: peak < 200 && (hwm ?? 0) < 200, detail: `peak ${peak.toFixed(1)} MB (VmHWM ${hwm?.toFixed(1) ?? 'n/a'} MB)` },
     { name: 'every answer 2xx (A and B)', pass: errors === 0, detail: `${errors} non-2xx or errors` },
   ];
