@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KeyCache } from './accounts/key-cache.ts';
+import { purgeExpiredSessions } from './accounts/sessions.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { join } from 'node:path';
 import { dataDir, type Config } from './config.ts';
@@ -58,6 +59,10 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       .catch((err) => log.error({ err }, 'heartbeat failed'));
   }, 15_000);
   timer.unref();
+  const purge = () => purgeExpiredSessions(db).catch((err) => log.error({ err }, 'purging expired sessions failed'));
+  await purge();
+  const purgeTimer = setInterval(purge, 60 * 60_000);
+  purgeTimer.unref();
 
   // Charges a previous run could not commit before it stopped are applied before serving.
   const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
@@ -83,6 +88,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     log,
     async close() {
       clearInterval(timer);
+      clearInterval(purgeTimer);
       await pools.close();
       await bus.close();
       const owed = await settlements.close();

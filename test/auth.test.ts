@@ -1,5 +1,6 @@
 // Accounts and sessions over real HTTP: register, login, cookie session, logout, registration switch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeExpiredSessions } from '../src/accounts/sessions.ts';
 import { ApiClient } from './helpers/api.ts';
 import { startGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -207,6 +208,23 @@ describe('login, session, logout', () => {
     await a.post('/api/auth/logout');
     expect((await a.get('/api/me')).status).toBe(401);
     expect((await b.get('/api/me')).status).toBe(200);
+  });
+});
+
+describe('expired sessions', () => {
+  it('get 401 and are deleted by the purge the gateway runs at start and hourly', async () => {
+    const name = uniq('exp');
+    await register({ username: name, password: PASSWORD });
+    const c = new ApiClient(gw.url);
+    const login = await c.login(name, PASSWORD);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const user = await gw.gateway.db.get<{ id: number }>('SELECT id FROM users WHERE username = ?', [name]);
+    await gw.gateway.db.run('UPDATE sessions SET expires_at = ? WHERE user_id = ?', [Date.now() - 1000, user!.id]);
+    expect((await rawGet('/api/me', cookie)).status).toBe(401);
+
+    expect(await purgeExpiredSessions(gw.gateway.db)).toBeGreaterThanOrEqual(1);
+    const left = await gw.gateway.db.all('SELECT id FROM sessions WHERE user_id = ?', [user!.id]);
+    expect(left).toHaveLength(0);
   });
 });
 

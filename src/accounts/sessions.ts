@@ -30,3 +30,8 @@ export async function deleteSession(db: Database, token: string): Promise<void> 
 export async function deleteOtherSessions(db: Database, userId: number, keepToken: string): Promise<void> {
   await db.run('DELETE FROM sessions WHERE user_id = ? AND id <> ?', [userId, hash(keepToken)]);
 }
+
+/** Deletes expired sessions (they already fail every check; this keeps the table small). */
+export async function purgeExpiredSessions(db: Database): Promise<number> {
+  return (await db.run('DELETE FROM sessions WHERE expires_at <= ?', [Date.now()])).changes;
+}
