@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KeyCache } from './accounts/key-cache.ts';
+import { LoginThrottle } from './accounts/login-throttle.ts';
 import { purgeExpiredSessions } from './accounts/sessions.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ export interface Gateway {
   channels: ChannelRegistry;
   settings: SettingsStore;
   pools: UpstreamPools;
+  loginThrottle: LoginThrottle;
   instanceId: string;
   log: Logger;
   close(): Promise<void>;
@@ -84,6 +86,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     channels,
     settings,
     pools,
+    loginThrottle: new LoginThrottle(),
     instanceId,
     log,
     async close() {

@@ -1,5 +1,6 @@
 // Accounts and sessions over real HTTP: register, login, cookie session, logout, registration switch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LoginThrottle } from '../src/accounts/login-throttle.ts';
 import { purgeExpiredSessions } from '../src/accounts/sessions.ts';
 import { ApiClient } from './helpers/api.ts';
 import { startGateway, type TestGateway } from './helpers/gateway.ts';
@@ -208,6 +209,34 @@ describe('login, session, logout', () => {
     await a.post('/api/auth/logout');
     expect((await a.get('/api/me')).status).toBe(401);
     expect((await b.get('/api/me')).status).toBe(200);
+  });
+});
+
+describe('failed-login throttle', () => {
+  it('after 10 wrong passwords the username gets 429 with Retry-After, even with the right one; other users are unaffected', async () => {
+    const victim = uniq('bf');
+    const other = uniq('bf');
+    await register({ username: victim, password: PASSWORD });
+    await register({ username: other, password: PASSWORD });
+    const c = new ApiClient(gw.url);
+    for (let i = 0; i < 10; i++) expect((await c.post('/api/auth/login', { username: victim, password: `wrong-${i}` })).status).toBe(401);
+    const refused = await c.post('/api/auth/login', { username: victim, password: PASSWORD });
+    expectApiError(refused, 429);
+    expect(refused.body.error.code).toBe('too_many_attempts');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await c.post('/api/auth/login', { username: other, password: PASSWORD })).status).toBe(200);
+  });
+
+  it('counts failures in a sliding window, per IP as well, and a success clears the username', () => {
+    const t = new LoginThrottle({ perUsername: 3, perIp: 5, windowMs: 1000 });
+    for (let i = 0; i < 3; i++) t.failed('alice', '10.0.0.1', 100 * i);
+    expect(t.retryAfter('alice', '10.0.0.2', 300)).toBe(1); // oldest failure (t=0) leaves at t=1000
+    expect(t.retryAfter('alice', '10.0.0.2', 1000)).toBe(0);
+    t.succeeded('alice');
+    expect(t.retryAfter('alice', '10.0.0.1', 300)).toBe(0);
+    for (let i = 0; i < 5; i++) t.failed(`user${i}`, '10.0.0.9', 0);
+    expect(t.retryAfter('someone-else', '10.0.0.9', 10)).toBe(1); // the IP sprayed many usernames
+    expect(t.retryAfter('someone-else', '10.0.0.8', 10)).toBe(0);
   });
 });
 

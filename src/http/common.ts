@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
@@ -6,7 +7,8 @@ import { SESSION_COOKIE, userForSession } from '../accounts/sessions.ts';
 import type { User } from '../accounts/users.ts';
 import type { Gateway } from '../gateway.ts';
 
-export type Env = { Variables: { user: User; gw: Gateway } };
+// Bindings: what @hono/node-server passes as env (the raw request, for the socket's address).
+export type Env = { Variables: { user: User; gw: Gateway }; Bindings: { incoming: IncomingMessage } };
 
 /** A 4xx answer in the management API's error shape `{error: {message, code}}`. */
 export class ApiError extends Error {
@@ -14,13 +16,14 @@ export class ApiError extends Error {
     readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
 export function errorResponse(c: Context, err: unknown) {
-  if (err instanceof ApiError) return c.json({ error: { message: err.message, code: err.code } }, err.status);
+  if (err instanceof ApiError) return c.json({ error: { message: err.message, code: err.code } }, err.status, err.headers);
   if (err instanceof HTTPException) return c.json({ error: { message: err.message || 'Request refused', code: 'http_error' } }, err.status);
   c.get('gw')?.log.error({ err }, 'management API fault');
   return c.json({ error: { message: 'Internal error. It has been logged.', code: 'server_error' } }, 500);

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import ipaddr from 'ipaddr.js';
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -30,4 +31,14 @@ export function ipMatcher(entries: string[]): (ip: string) => boolean {
     }
     return ranges.some(([net, bits]) => net.kind() === addr.kind() && addr.match(net, bits));
   };
+}
+
+/** The caller's IP: the first X-Forwarded-For hop when TRUST_PROXY is on, else the socket's peer. */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const fwd = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? '';
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { KeyAuth, KeyCache } from '../accounts/key-cache.ts';
-import { ALLOW_ALL } from '../lib/ip.ts';
+import { ALLOW_ALL, clientIp } from '../lib/ip.ts';
 import { RelayError } from './respond.ts';
 
 /** Finds the caller's key in any of the header styles the supported SDKs send. */
@@ -13,15 +13,6 @@ export function extractKey(req: IncomingMessage, query: string): string | undefi
   const h = req.headers['x-api-key'] ?? req.headers['x-goog-api-key'];
   if (typeof h === 'string' && h) return h.trim();
   return query ? (new URLSearchParams(query).get('key') ?? undefined) : undefined;
-}
-
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const fwd = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? '';
 }
 
 const unauthorized = (message: string) => new RelayError(401, 'invalid_api_key', message, 'authentication_error');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../accounts/passwords.ts';
 import { createSession, deleteOtherSessions, deleteSession, SESSION_COOKIE } from '../../accounts/sessions.ts';
 import { createUser, findUserByAffCode, findUserByName, publicUser, userFromRow, UsernameTakenError } from '../../accounts/users.ts';
+import { clientIp } from '../../lib/ip.ts';
 import { ApiError, body, requireUser, type Env } from '../common.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, 'username must be 3–32 letters, digits, _ . or -');
@@ -52,9 +53,18 @@ export const authRoutes = new Hono<Env>()
   .post('/auth/login', async (c) => {
     const gw = c.get('gw');
     const b = await body(c, loginSchema);
+    const ip = clientIp(c.env.incoming, gw.config.TRUST_PROXY);
+    const wait = gw.loginThrottle.retryAfter(b.username, ip);
+    if (wait > 0) {
+      throw new ApiError(429, 'too_many_attempts', `Too many failed logins. Try again in ${wait} s.`, { 'retry-after': String(wait) });
+    }
     const row = await findUserByName(gw.db, b.username);
     const ok = await verifyPassword(b.password, row?.password_hash ?? DUMMY_HASH);
-    if (!row || !ok) throw new ApiError(401, 'invalid_credentials', 'Wrong username or password.');
+    if (!row || !ok) {
+      gw.loginThrottle.failed(b.username, ip);
+      throw new ApiError(401, 'invalid_credentials', 'Wrong username or password.');
+    }
+    gw.loginThrottle.succeeded(b.username);
     const user = userFromRow(row);
     if (!user.enabled) throw new ApiError(403, 'account_disabled', 'This account is disabled.');
     const ttlMs = gw.config.SESSION_TTL_HOURS * 3600_000;
