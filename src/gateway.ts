@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KeyCache } from './accounts/key-cache.ts';
 import { LoginThrottle } from './accounts/login-throttle.ts';
 import { purgeExpiredSessions } from './accounts/sessions.ts';
 import { ChannelRegistry } from './channels/registry.ts';
-import { join } from 'node:path';
 import { dataDir, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
 import { migrate } from './db/migrations.ts';
@@ -96,8 +96,13 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       await bus.close();
       const owed = await settlements.close();
       if (owed.length) {
-        keepUnsettled(unsettledFile, owed);
-        log.error({ owed: owed.length, file: unsettledFile }, 'charges the database refused are kept on disk and applied at the next start');
+        try {
+          keepUnsettled(unsettledFile, owed);
+          log.error({ owed: owed.length, file: unsettledFile }, 'charges the database refused are kept on disk and applied at the next start');
+        } catch (err) {
+          // Last resort: the log line carries every owed settlement, so an operator can still apply them.
+          log.fatal({ err, settlements: owed }, 'owed charges could be neither committed nor written to disk');
+        }
       }
       await db.run('DELETE FROM instances WHERE id = ?', [instanceId]).catch(() => undefined);
       await db.close();
