@@ -40,6 +40,7 @@ export class SettlementWriter {
   private owed: Settlement[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = FIRST_RETRY_MS;
+  private retrying: Promise<unknown> | undefined;
   private closed = false;
 
   constructor(
@@ -76,58 +77,61 @@ export class SettlementWriter {
     this.scheduled = false;
     while (this.queue.length) {
       const items = this.queue.splice(0, MAX_BATCH);
-      try {
-        await this.commit(items.map((p) => p.s));
-        // Reservations go only after the charge is committed.
-        this.afterCommit(items.map((p) => p.s));
-        for (const p of items) p.resolve();
-      } catch {
-        for (const p of items) {
-          try {
-            await this.commit([p.s]);
-            this.afterCommit([p.s]);
-            p.resolve();
-          } catch (err) {
-            this.owe(p.s);
-            p.reject(new SettlementDeferred(err));
-          }
+      const refused = await this.commitAll(items.map((p) => p.s));
+      for (const p of items) {
+        if (!refused.has(p.s)) {
+          p.resolve();
+          continue;
         }
+        this.owe(p.s);
+        p.reject(new SettlementDeferred(refused.get(p.s)));
       }
     }
+  }
+
+  /** One transaction; the reservations go only after it committed. Returns the error if it did not. */
+  private async tryCommit(items: Settlement[]): Promise<{ err: unknown } | null> {
+    try {
+      await this.commit(items);
+    } catch (err) {
+      return { err };
+    }
+    this.afterCommit(items);
+    return null;
+  }
+
+  /** Commits the items as one batch, else one by one (so one bad item cannot sink the others); returns the refused ones. */
+  private async commitAll(items: Settlement[]): Promise<Map<Settlement, unknown>> {
+    const refused = new Map<Settlement, unknown>();
+    const batch = await this.tryCommit(items);
+    if (!batch) return refused;
+    if (items.length === 1) return refused.set(items[0]!, batch.err);
+    for (const s of items) {
+      const alone = await this.tryCommit([s]);
+      if (alone) refused.set(s, alone.err);
+    }
+    return refused;
   }
 
   private owe(s: Settlement): void {
     this.owed.push(s);
-    if (!this.retryTimer && !this.closed) this.retryTimer = setTimeout(() => void this.retryOwed(), this.retryDelay);
+    if (!this.retryTimer && !this.retrying && !this.closed) this.retryTimer = setTimeout(() => void this.retryOwed(), this.retryDelay);
   }
 
-  /** Tries every owed settlement once: as one batch, else one by one. Returns the error if any remain. */
+  /** Tries every owed settlement once; returns the last refusal if any remain owed. */
   private async commitOwed(): Promise<unknown> {
     const items = this.owed;
     this.owed = [];
-    try {
-      await this.commit(items);
-      this.afterCommit(items);
-      return undefined;
-    } catch (batchErr) {
-      let lastErr: unknown = batchErr;
-      for (const s of items) {
-        try {
-          await this.commit([s]);
-          this.afterCommit([s]);
-        } catch (err) {
-          lastErr = err;
-          this.owed.push(s);
-        }
-      }
-      return this.owed.length ? lastErr : undefined;
-    }
+    const refused = await this.commitAll(items);
+    this.owed.push(...refused.keys());
+    return [...refused.values()].at(-1);
   }
 
   private async retryOwed(): Promise<void> {
     this.retryTimer = undefined;
     if (this.closed || !this.owed.length) return;
-    const err = await this.commitOwed();
+    this.retrying = this.commitOwed();
+    const err = await this.retrying.finally(() => (this.retrying = undefined));
     if (this.owed.length) {
       this.onRetryFailed(this.owed.length, err);
       this.retryDelay = Math.min(this.retryDelay * 2, MAX_RETRY_MS);
@@ -142,6 +146,7 @@ export class SettlementWriter {
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    await this.retrying; // a retry in flight puts what it could not commit back into `owed`
     if (this.owed.length) await this.commitOwed();
     const left = this.owed;
     this.owed = [];
