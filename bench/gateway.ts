@@ -17,6 +17,14 @@ export interface Gateway {
   adminPassword: string;
 }
 
+/** The node flags of `npm start` (package.json), so the gateway runs here exactly as it does there. */
+function startNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync(root + 'package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const flags = /\bnode\s+((?:--\S+\s+)*)dist\/main\.js/.exec(start);
+  if (!flags) throw new Error(`cannot find "node … dist/main.js" in the start script: ${start}`);
+  return flags[1]!.split(/\s+/).filter(Boolean);
+}
+
 export async function startGateway(tmpDir: string): Promise<Gateway> {
   // Measured as `npm start` runs it: compiled JavaScript, not the TypeScript loader.
   execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', '-p', root + 'tsconfig.build.json'], { stdio: 'inherit' });
@@ -29,7 +37,7 @@ export async function startGateway(tmpDir: string): Promise<Gateway> {
   // Extra node flags for the gateway only, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = track(
-    spawn(process.execPath, [...extraArgs, entry], {
+    spawn(process.execPath, [...startNodeFlags(), ...extraArgs, entry], {
       cwd: root,
       env: { ...process.env, PORT: String(port), DATABASE_URL: `sqlite:${dbPath}`, MOLEAPI_ADMIN_PASSWORD: adminPassword, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
