@@ -11,6 +11,8 @@ const schema = z.object({
   // file's folder, or ./data.
   DATA_DIR: z.string().optional(),
   MOLEAPI_ADMIN_PASSWORD: z.string().min(8).optional(),
+  // Seals upstream channel keys at rest. Unset: a random key in DATA_DIR/secret.key (one instance).
+  MOLEAPI_SECRET_KEY: z.string().min(16, 'use at least 16 characters (32 random bytes, hex or base64, is best)').optional(),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
   // Time allowed for an upstream to send response headers before we try another channel.
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),

@@ -12,6 +12,7 @@ import { settlementWriter } from './ledger/holds.ts';
 import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
 import { keepUnsettled, replayUnsettled } from './ledger/unsettled-file.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
+import { loadSecretKey, SecretBox } from './lib/secret-box.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
 import { SettingsStore } from './settings/store.ts';
@@ -38,9 +39,16 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const bus = config.REDIS_URL ? await redisBus(config.REDIS_URL, (err) => log.error({ err }, 'redis error')) : localBus();
   const keys = new KeyCache(db);
   const pricing = new PricingCatalog(db);
-  const channels = new ChannelRegistry(db);
+  const secret = loadSecretKey(config.MOLEAPI_SECRET_KEY, dataDir(config));
+  if (secret.source === 'file' && db.dialect === 'postgres') {
+    log.warn('MOLEAPI_SECRET_KEY is not set: channel keys are sealed with DATA_DIR/secret.key; every instance sharing this database needs the same key');
+  }
+  const channels = new ChannelRegistry(db, new SecretBox(secret.key));
   const settings = new SettingsStore(db);
   await Promise.all([pricing.reload(), channels.reload(), settings.reload()]);
+  const sealed = await channels.sealPlaintextKeys();
+  if (sealed) log.info({ sealed }, 'sealed channel keys that were stored in plain text');
+  for (const ch of channels.all) if (ch.problem) log.error({ channel: ch.id, name: ch.name }, `channel unusable: ${ch.problem}`);
 
   bus.onMessage((topic, payload) => {
     const reload = (p: Promise<void>) => p.catch((err) => log.error({ err, topic }, 'cache reload failed'));

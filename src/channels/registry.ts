@@ -1,4 +1,5 @@
 import type { Database } from '../db/index.ts';
+import { SecretBox } from '../lib/secret-box.ts';
 
 export type ChannelType = 'openai';
 export const CHANNEL_TYPES: readonly ChannelType[] = ['openai'];
@@ -15,19 +16,35 @@ export interface Channel {
   weight: number;
   modelMapping: Record<string, string>;
   enabled: boolean;
+  /** Why the channel cannot be used although enabled (its stored key cannot be decrypted), else null. */
+  problem: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type ChannelInput = Omit<Channel, 'id' | 'createdAt' | 'updatedAt'>;
+export type ChannelInput = Omit<Channel, 'id' | 'createdAt' | 'updatedAt' | 'problem'>;
 
-function fromRow(r: Record<string, any>): Channel {
+/** Enabled and with a readable key: may receive traffic. */
+export const usable = (ch: Channel) => ch.enabled && ch.problem === null;
+
+const UNREADABLE_KEY =
+  "its stored upstream key cannot be decrypted with this gateway's secret key (MOLEAPI_SECRET_KEY or DATA_DIR/secret.key differs from the one it was saved with): restore that key, or enter the upstream key again";
+
+function fromRow(r: Record<string, any>, box: SecretBox): Channel {
+  let apiKey = '';
+  let problem: string | null = null;
+  try {
+    apiKey = box.open(r.api_key);
+  } catch {
+    problem = UNREADABLE_KEY;
+  }
   return {
     id: Number(r.id),
     name: r.name,
     type: r.type,
     baseUrl: r.base_url,
-    apiKey: r.api_key,
+    apiKey,
+    problem,
     models: JSON.parse(r.models),
     groups: JSON.parse(r.groups),
     priority: Number(r.priority),
@@ -44,10 +61,18 @@ export class ChannelRegistry {
   all: Channel[] = [];
   private byGroupModel = new Map<string, Channel[]>();
 
-  constructor(private db: Database) {}
+  // The keys as stored (sealed), so an update that leaves the key alone never rewrites it.
+  private storedKeys = new Map<number, string>();
+
+  constructor(
+    private db: Database,
+    private box: SecretBox,
+  ) {}
 
   async reload(): Promise<void> {
-    this.all = (await this.db.all('SELECT * FROM channels ORDER BY id')).map(fromRow);
+    const rows = await this.db.all('SELECT * FROM channels ORDER BY id');
+    this.all = rows.map((r) => fromRow(r, this.box));
+    this.storedKeys = new Map(rows.map((r) => [Number(r.id), String(r.api_key)]));
     const index = new Map<string, Channel[]>();
     for (const ch of this.all) {
       for (const g of ch.groups) {
@@ -70,7 +95,7 @@ export class ChannelRegistry {
   /** Models with at least one enabled channel in the group. */
   modelsIn(group: string): string[] {
     const set = new Set<string>();
-    for (const ch of this.all) if (ch.enabled && ch.groups.includes(group)) for (const m of ch.models) set.add(m);
+    for (const ch of this.all) if (usable(ch) && ch.groups.includes(group)) for (const m of ch.models) set.add(m);
     return [...set].sort();
   }
 
@@ -83,19 +108,33 @@ export class ChannelRegistry {
     const row = await this.db.get<{ id: number }>(
       `INSERT INTO channels (name, type, base_url, api_key, models, groups, priority, weight, model_mapping, enabled, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [c.name, c.type, c.baseUrl, c.apiKey, JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, now, now],
+      [c.name, c.type, c.baseUrl, this.box.seal(c.apiKey), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, now, now],
     );
     await this.reload();
     return Number(row!.id);
   }
 
   async update(id: number, c: ChannelInput): Promise<void> {
+    const stored = this.storedKeys.get(id);
+    const unchanged = stored !== undefined && c.apiKey === this.get(id)?.apiKey && SecretBox.isSealed(stored);
     await this.db.run(
       `UPDATE channels SET name = ?, type = ?, base_url = ?, api_key = ?, models = ?, groups = ?, priority = ?, weight = ?,
          model_mapping = ?, enabled = ?, updated_at = ? WHERE id = ?`,
-      [c.name, c.type, c.baseUrl, c.apiKey, JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, Date.now(), id],
+      [c.name, c.type, c.baseUrl, unchanged ? stored : this.box.seal(c.apiKey), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, Date.now(), id],
     );
     await this.reload();
+  }
+
+  /** Seals keys stored in plain text by a version before sealing existed; returns how many. */
+  async sealPlaintextKeys(): Promise<number> {
+    let sealed = 0;
+    for (const [id, stored] of this.storedKeys) {
+      if (SecretBox.isSealed(stored)) continue;
+      const r = await this.db.run('UPDATE channels SET api_key = ? WHERE id = ? AND api_key = ?', [this.box.seal(stored), id, stored]);
+      sealed += r.changes;
+    }
+    if (sealed) await this.reload();
+    return sealed;
   }
 
   async remove(id: number): Promise<boolean> {
@@ -110,8 +149,8 @@ export class ChannelRegistry {
  * shuffle so traffic splits by weight.
  */
 export function orderForAttempts(channels: Channel[], random: () => number = Math.random): Channel[] {
-  if (channels.length === 1) return channels[0]!.enabled ? channels : [];
-  const enabled = channels.filter((c) => c.enabled);
+  if (channels.length === 1) return usable(channels[0]!) ? channels : [];
+  const enabled = channels.filter(usable);
   const priorities = [...new Set(enabled.map((c) => c.priority))].sort((a, b) => b - a);
   const out: Channel[] = [];
   for (const p of priorities) {

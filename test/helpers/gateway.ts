@@ -46,8 +46,17 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   };
 }
 
+// Each database gets its own data folder (owed-charges file, generated secret key), shared by every
+// gateway a test starts on that database, as it would be on one host.
+const dataDirs = new Map<string, string>();
+function dataDirFor(databaseUrl: string): string {
+  let dir = dataDirs.get(databaseUrl);
+  if (!dir) dataDirs.set(databaseUrl, (dir = mkdtempSync(join(tmpdir(), 'moleapi-data-'))));
+  return dir;
+}
+
 export async function startGateway(
-  opts: { env?: Record<string, string>; databaseUrl?: string; adminPassword?: string } = {},
+  opts: { env?: Record<string, string | undefined>; databaseUrl?: string; adminPassword?: string } = {},
 ): Promise<TestGateway> {
   const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await freshDatabase();
   const adminPassword = opts.adminPassword ?? `admin-${randomBytes(8).toString('hex')}`;
@@ -55,6 +64,7 @@ export async function startGateway(
     DATABASE_URL: db.url,
     HOST: '127.0.0.1',
     PORT: '0',
+    DATA_DIR: dataDirFor(db.url),
     ...(process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
     ...opts.env,
   });
@@ -73,7 +83,11 @@ export async function startGateway(
     async close(closeOpts = {}) {
       await server.close();
       await gateway.close();
-      if (!closeOpts.keepDatabase) await db.drop();
+      if (!closeOpts.keepDatabase) {
+        await db.drop();
+        rmSync(dataDirFor(db.url), { recursive: true, force: true });
+        dataDirs.delete(db.url);
+      }
     },
   };
 }

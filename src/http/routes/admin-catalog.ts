@@ -33,7 +33,7 @@ function publicChannel(ch: Channel) {
   const { apiKey, ...rest } = ch;
   return {
     ...rest,
-    apiKey: apiKey.length > 8 ? `${apiKey.slice(0, 3)}…${apiKey.slice(-4)}` : '…',
+    apiKey: ch.problem ? null : apiKey.length > 8 ? `${apiKey.slice(0, 3)}…${apiKey.slice(-4)}` : '…',
     createdAt: new Date(ch.createdAt).toISOString(),
     updatedAt: new Date(ch.updatedAt).toISOString(),
   };
@@ -86,7 +86,7 @@ export const adminCatalogRoutes = new Hono<Env>()
     const b = await body(c, channelPatch);
     const ch = gw.channels.get(id);
     if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
-    const { id: _id, createdAt: _c, updatedAt: _u, ...current } = ch;
+    const { id: _id, createdAt: _c, updatedAt: _u, problem: _p, ...current } = ch;
     await gw.channels.update(id, { ...current, ...b, type: (b.type ?? ch.type) as Channel['type'] });
     await gw.bus.publish('catalog');
     return c.json(publicChannel(gw.channels.get(id)!));
