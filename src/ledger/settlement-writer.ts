@@ -58,11 +58,6 @@ export class SettlementWriter {
     return this.db.tx((q) => applySettlements(q, items, this.dbHolds));
   }
 
-  /** How many served requests are waiting for their charge to be committed. */
-  get owedCount(): number {
-    return this.owed.length;
-  }
-
   settle(s: Settlement): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ s, resolve, reject });

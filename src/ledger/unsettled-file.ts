@@ -52,7 +52,8 @@ export interface ReplayResult {
 /** Applies the settlements kept in the file, each once: its usage-log row tells whether it already was. */
 export async function replayUnsettled(db: Database, file: string): Promise<ReplayResult> {
   const result: ReplayResult = { applied: 0, skipped: 0, failed: 0, unreadable: 0 };
-  // Take the file first, so a second instance starting on the same directory cannot replay it too.
+  // Work on a renamed file: a crash mid-replay leaves it for the next start, which finishes it (the
+  // usage-log check below makes applying a line twice harmless).
   const taken = `${file}.replaying`;
   if (existsSync(file)) {
     if (existsSync(taken)) {
@@ -69,7 +70,12 @@ export async function replayUnsettled(db: Database, file: string): Promise<Repla
   const left: Settlement[] = [];
   for (const s of items) {
     try {
-      const done = await db.get('SELECT 1 AS found FROM usage_logs WHERE request_id = ?', [s.log.requestId]);
+      // user_id + created_at lead the usage_logs_user_time index, so this is a seek, not a scan.
+      const done = await db.get('SELECT 1 AS found FROM usage_logs WHERE user_id = ? AND created_at = ? AND request_id = ?', [
+        s.log.userId,
+        s.log.createdAt,
+        s.log.requestId,
+      ]);
       if (done) {
         result.skipped++;
         continue;

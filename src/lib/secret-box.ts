@@ -41,11 +41,12 @@ export class SecretBox {
 export function loadSecretKey(secret: string | undefined, dataDir: string): { key: Buffer; source: 'env' | 'file' } {
   if (secret) return { key: createHash('sha256').update(secret, 'utf8').digest(), source: 'env' };
   const file = join(dataDir, 'secret.key');
-  mkdirSync(dataDir, { recursive: true });
   try {
+    mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, randomBytes(32).toString('hex') + '\n', { flag: 'wx', mode: 0o600 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw new Error(`cannot create ${file} (${code}): set MOLEAPI_SECRET_KEY, or DATA_DIR to a writable folder`);
   }
   const hex = readFileSync(file, 'utf8').trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} is not a 64-hex-digit key; restore it from a backup or set MOLEAPI_SECRET_KEY`);
