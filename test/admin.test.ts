@@ -1,7 +1,7 @@
 // Admin API over real HTTP: role checks, channels, prices, groups, pricing page, settings, users, OpenAPI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './helpers/api.ts';
-import { startGateway, type TestGateway } from './helpers/gateway.ts';
+import { createUserWithKey, startGateway, type TestGateway } from './helpers/gateway.ts';
 
 let gw: TestGateway;
 let user: ApiClient;
@@ -45,6 +45,7 @@ const ADMIN_ROUTES: Array<[string, string, unknown?]> = [
   ['PATCH', '/api/admin/settings', { registrationEnabled: false }],
   ['GET', '/api/admin/users'],
   ['POST', '/api/admin/users/1/adjust', { quota: 1000000, reason: 'x' }],
+  ['PATCH', '/api/admin/users/1', { enabled: false }],
 ];
 
 describe('role checks', () => {
@@ -265,6 +266,42 @@ describe('users', () => {
     expect([200, 201]).toContain(res.status);
     expect((await user.get('/api/wallet')).body.balance).toEqual({ quota: before + 500000, usd: expect.any(String) });
     await gw.admin.post(`/api/admin/users/${me.body.id}/adjust`, { quota: -500000, reason: 'admin test undo' });
+  });
+});
+
+describe('disabling a user', () => {
+  const relay = (key: string) =>
+    fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'any-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  it('ends their sessions, refuses login (403) and their keys (401); enabling restores all', async () => {
+    const { client, userId, key } = await createUserWithKey(gw, { username: uniq('dis') });
+    const username = (await client.get('/api/me')).body.username;
+    expect((await relay(key)).status).not.toBe(401); // known key (404: no such model here)
+
+    const off = await gw.admin.patch(`/api/admin/users/${userId}`, { enabled: false });
+    expect(off.status).toBe(200);
+    expect(off.body).toMatchObject({ id: userId, enabled: false });
+    expect((await client.get('/api/me')).status).toBe(401);
+    expectApiError(await new ApiClient(gw.url).post('/api/auth/login', { username, password: 'password-123' }), 403);
+    const refused = await relay(key);
+    expect(refused.status).toBe(401);
+    expect((await refused.json()).error.message).toMatch(/disabled/);
+
+    expect((await gw.admin.patch(`/api/admin/users/${userId}`, { enabled: true })).body.enabled).toBe(true);
+    expect((await new ApiClient(gw.url).post('/api/auth/login', { username, password: 'password-123' })).status).toBe(200);
+    expect((await relay(key)).status).not.toBe(401);
+  });
+
+  it('refuses to disable the root account or oneself, and answers 404 / 400 for an unknown user or a bad body', async () => {
+    const root = (await gw.admin.get('/api/me')).body;
+    expectApiError(await gw.admin.patch(`/api/admin/users/${root.id}`, { enabled: false }), 403);
+    expectApiError(await gw.admin.patch('/api/admin/users/999999', { enabled: false }), 404);
+    expectApiError(await gw.admin.patch(`/api/admin/users/${root.id}`, { enabled: 'no' }), 400);
+    expectApiError(await gw.admin.patch(`/api/admin/users/${root.id}`, { role: 'root' }), 400);
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { settingsSchema } from '../settings/store.ts';
 import { channelCreate, channelPatch, groupSchema, priceSchema } from './routes/admin-catalog.ts';
-import { adjustSchema } from './routes/admin-users.ts';
+import { adjustSchema, userPatchSchema } from './routes/admin-users.ts';
 import { loginSchema, passwordSchema, registerSchema } from './routes/auth.ts';
 import { keyCreateSchema, keyPatchSchema } from './routes/keys.ts';
 
@@ -47,6 +47,7 @@ const ops: Op[] = [
   { method: 'get', path: '/api/admin/settings', summary: 'Operator settings', auth: 'admin' },
   { method: 'patch', path: '/api/admin/settings', summary: 'Change operator settings', auth: 'admin', body: settingsSchema.partial() },
   { method: 'get', path: '/api/admin/users', summary: 'Search users (search, page, pageSize)', auth: 'admin' },
+  { method: 'patch', path: '/api/admin/users/{id}', summary: 'Enable or disable a user (disabling ends their sessions; their keys get 401)', auth: 'admin', body: userPatchSchema },
   { method: 'post', path: '/api/admin/users/{id}/adjust', summary: 'Adjust a balance (a ledger entry); Idempotency-Key header makes retries safe', auth: 'admin', body: adjustSchema, status: 201 },
   { method: 'post', path: '/v1/chat/completions', summary: 'OpenAI-compatible chat completions, streaming or not', auth: 'apiKey' },
   { method: 'get', path: '/v1/models', summary: 'Models this API key may use', auth: 'apiKey' },

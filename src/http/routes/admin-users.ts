@@ -13,6 +13,20 @@ export const adjustSchema = z.object({
   reason: z.string().trim().min(1, 'give a reason').max(500),
 });
 
+export const userPatchSchema = z.object({ enabled: z.boolean() }).strict();
+
+/** The admin's view of a user: the public fields plus state and money. */
+function adminUserView(r: Record<string, any>) {
+  return {
+    ...publicUser(userFromRow(r)),
+    enabled: Number(r.enabled) === 1,
+    balance: money(Number(r.balance)),
+    used: money(Number(r.used)),
+    requestCount: Number(r.request_count),
+    createdAt: new Date(Number(r.created_at)).toISOString(),
+  };
+}
+
 export const adminUserRoutes = new Hono<Env>()
   .get('/settings', (c) => c.json(c.get('gw').settings.current))
   .patch('/settings', async (c) => {
@@ -37,15 +51,22 @@ export const adminUserRoutes = new Hono<Env>()
       gw.db.all(`SELECT * FROM users ${where} ORDER BY id DESC LIMIT ? OFFSET ?`, [...params, pageSize, (page - 1) * pageSize]),
       gw.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM users ${where}`, params),
     ]);
-    const items = rows.map((r) => ({
-      ...publicUser(userFromRow(r)),
-      enabled: Number(r.enabled) === 1,
-      balance: money(Number(r.balance)),
-      used: money(Number(r.used)),
-      requestCount: Number(r.request_count),
-      createdAt: new Date(Number(r.created_at)).toISOString(),
-    }));
-    return c.json({ items, total: Number(total?.n ?? 0), page, pageSize });
+    return c.json({ items: rows.map(adminUserView), total: Number(total?.n ?? 0), page, pageSize });
+  })
+  .patch('/users/:id', async (c) => {
+    const gw = c.get('gw');
+    const id = intParam(c, 'id');
+    const b = await body(c, userPatchSchema);
+    const target = await findUserById(gw.db, id);
+    if (!target) throw new ApiError(404, 'not_found', 'No such user.');
+    if (!b.enabled && (target.role === 'root' || target.id === c.get('user').id)) {
+      throw new ApiError(403, 'forbidden', 'The root account and your own account cannot be disabled.');
+    }
+    await gw.db.run('UPDATE users SET enabled = ? WHERE id = ?', [b.enabled ? 1 : 0, id]);
+    // Sessions check `enabled` on every request; the keys' cached copies are dropped everywhere.
+    if (!b.enabled) await gw.db.run('DELETE FROM sessions WHERE user_id = ?', [id]);
+    await gw.bus.publish('keys', '');
+    return c.json(adminUserView((await gw.db.get('SELECT * FROM users WHERE id = ?', [id]))!));
   })
   .post('/users/:id/adjust', async (c) => {
     const gw = c.get('gw');
