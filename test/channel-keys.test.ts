@@ -25,21 +25,27 @@ async function call(gw: TestGateway, key: string, model: string) {
   return sdk.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
 }
 
+/** A gateway with one priced channel for `model` and a funded user's key. */
+async function withChannel(env: Record<string, string | undefined>, model: string) {
+  const gw = await startGateway({ env });
+  const id = await addChannel(gw, { baseUrl: fake.url, models: [model], apiKey: UPSTREAM_KEY });
+  await setPrice(gw, model, { input: '1', output: '1' });
+  const { key } = await createUserWithKey(gw, { balance: 100_000 });
+  return { gw, id, key };
+}
+
 const restart = (gw: TestGateway, env: Record<string, string | undefined>) =>
   startGateway({ databaseUrl: gw.databaseUrl, adminPassword: gw.adminPassword, env });
 
 describe('channel keys at rest', () => {
   it('are stored sealed, never in plain text, and the upstream receives the real key', async () => {
-    const gw = await startGateway({ env: { MOLEAPI_SECRET_KEY: KEY_A } });
+    const { gw, id, key } = await withChannel({ MOLEAPI_SECRET_KEY: KEY_A }, 'sealed-delay0');
     try {
-      const id = await addChannel(gw, { baseUrl: fake.url, models: ['sealed-delay0'], apiKey: UPSTREAM_KEY });
-      await setPrice(gw, 'sealed-delay0', { input: '1', output: '1' });
       const stored = await storedKey(gw, id);
       expect(stored).toMatch(/^enc:v1:/);
       expect(stored).not.toContain(UPSTREAM_KEY);
       expect(stored).not.toContain(UPSTREAM_KEY.slice(10));
 
-      const { key } = await createUserWithKey(gw, { balance: 100_000 });
       await call(gw, key, 'sealed-delay0');
       expect(fake.requests.at(-1)!.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
       expect((await gw.admin.get(`/api/admin/channels/${id}`)).body).toMatchObject({ apiKey: 'sk-…6789', problem: null });
@@ -49,10 +55,7 @@ describe('channel keys at rest', () => {
   });
 
   it('a key stored in plain text by an older version is sealed at the next start and keeps working', async () => {
-    const first = await startGateway({ env: { MOLEAPI_SECRET_KEY: KEY_A } });
-    const id = await addChannel(first, { baseUrl: fake.url, models: ['legacy-delay0'], apiKey: UPSTREAM_KEY });
-    await setPrice(first, 'legacy-delay0', { input: '1', output: '1' });
-    const { key } = await createUserWithKey(first, { balance: 100_000 });
+    const { gw: first, id, key } = await withChannel({ MOLEAPI_SECRET_KEY: KEY_A }, 'legacy-delay0');
     await first.gateway.db.run('UPDATE channels SET api_key = ? WHERE id = ?', [UPSTREAM_KEY, id]);
     await first.close({ keepDatabase: true });
 
@@ -67,10 +70,7 @@ describe('channel keys at rest', () => {
   });
 
   it('with another secret key the channel is reported unusable and not routed to; entering the key again repairs it', async () => {
-    const first = await startGateway({ env: { MOLEAPI_SECRET_KEY: KEY_A } });
-    const id = await addChannel(first, { baseUrl: fake.url, models: ['rekey-delay0'], apiKey: UPSTREAM_KEY });
-    await setPrice(first, 'rekey-delay0', { input: '1', output: '1' });
-    const { key } = await createUserWithKey(first, { balance: 100_000 });
+    const { gw: first, id, key } = await withChannel({ MOLEAPI_SECRET_KEY: KEY_A }, 'rekey-delay0');
     await first.close({ keepDatabase: true });
 
     const wrong = await restart(first, { MOLEAPI_SECRET_KEY: KEY_B });
@@ -105,10 +105,7 @@ describe('channel keys at rest', () => {
   });
 
   it('without MOLEAPI_SECRET_KEY a random key is created in DATA_DIR/secret.key (0600) and reused after a restart', async () => {
-    const first = await startGateway({ env: { MOLEAPI_SECRET_KEY: undefined } });
-    const id = await addChannel(first, { baseUrl: fake.url, models: ['filekey-delay0'], apiKey: UPSTREAM_KEY });
-    await setPrice(first, 'filekey-delay0', { input: '1', output: '1' });
-    const { key } = await createUserWithKey(first, { balance: 100_000 });
+    const { gw: first, id, key } = await withChannel({ MOLEAPI_SECRET_KEY: undefined }, 'filekey-delay0');
     const file = join(first.gateway.config.DATA_DIR!, 'secret.key');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     await first.close({ keepDatabase: true });
