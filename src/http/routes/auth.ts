@@ -53,7 +53,8 @@ export const authRoutes = new Hono<Env>()
   .post('/auth/login', async (c) => {
     const gw = c.get('gw');
     const b = await body(c, loginSchema);
-    const ip = clientIp(c.env.incoming, gw.config.TRUST_PROXY);
+    // No raw request when the app is called without node:http (app.fetch): all such calls share one IP bucket.
+    const ip = c.env?.incoming ? clientIp(c.env.incoming, gw.config.TRUST_PROXY) : '';
     const wait = gw.loginThrottle.retryAfter(b.username, ip);
     if (wait > 0) {
       throw new ApiError(429, 'too_many_attempts', `Too many failed logins. Try again in ${wait} s.`, { 'retry-after': String(wait) });
