@@ -8,7 +8,7 @@ export interface ThrottleLimits {
   windowMs: number;
 }
 
-export const DEFAULT_LIMITS: ThrottleLimits = { perUsername: 10, perIp: 50, windowMs: 15 * 60_000 };
+const DEFAULT_LIMITS: ThrottleLimits = { perUsername: 10, perIp: 50, windowMs: 15 * 60_000 };
 // Bounds memory under a spray of random usernames: the oldest counters are dropped first.
 const MAX_TRACKED = 50_000;
 

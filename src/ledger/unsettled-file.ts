@@ -1,7 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Database } from '../db/index.ts';
-import { isUniqueViolation } from '../db/index.ts';
+import { isUniqueViolation, type Database } from '../db/index.ts';
 import { memoryHolds } from './memory-holds.ts';
 import { applySettlements, type Settlement } from './settlement-sql.ts';
 
