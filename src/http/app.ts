@@ -1,35 +1,52 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { Gateway } from '../gateway.ts';
-import { errorResponse, requireAdmin, requireUser, type Env } from './common.ts';
-import { openApiDocument } from './openapi.ts';
+import { errorResponse, requireAdmin, requireUser, routes } from './common.ts';
+import { DOCUMENT_INFO, describeRelay } from './openapi.ts';
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { walletRoutes } from './routes/wallet.ts';
+import { json } from './schemas.ts';
 
 export const VERSION = '0.1.0';
 
+const status = createRoute({
+  method: 'get',
+  path: '/status',
+  summary: 'Readiness probe',
+  tags: ['status'],
+  security: [],
+  responses: { 200: json(z.object({ ok: z.literal(true), version: z.string() })) },
+});
+
 /** The management API (JSON under /api), used by the console, operators and scripts. */
 export function managementApp(gw: Gateway) {
-  const admin = new Hono<Env>().use('*', requireUser, requireAdmin).route('/', adminCatalogRoutes).route('/', adminUserRoutes);
-  const api = new Hono<Env>()
-    .get('/status', (c) => c.json({ ok: true, version: VERSION }))
-    .get('/openapi.json', (c) => c.json(openApiDocument()))
+  const admin = routes();
+  admin.use('*', requireUser, requireAdmin);
+  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes);
+  const api = routes()
+    .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
     .route('/', keyRoutes)
     .route('/', walletRoutes)
     .route('/admin', admin);
 
-  return new Hono<Env>()
+  const app = routes();
+  app
     .use('*', async (c, next) => {
       c.set('gw', gw);
       await next();
     })
-    .use('/api/*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: { message: 'Request body too large (1 MB max).', code: 'request_too_large' } }, 413) }))
-    .route('/api', api)
-    .notFound((c) => c.json({ error: { message: `Unknown route ${c.req.method} ${c.req.path}.`, code: 'not_found' } }, 404))
-    .onError((err, c) => errorResponse(c, err));
-}
+    .use('/api/*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: { message: 'Request body too large (1 MB max).', code: 'request_too_large' } }, 413) }));
+  app.route('/api', api);
 
+  describeRelay(app);
+  let document: unknown;
+  // Generated once, on first request: every route is registered by then.
+  app.get('/api/openapi.json', (c) => c.json((document ??= app.getOpenAPI31Document(DOCUMENT_INFO))));
+  app.notFound((c) => c.json({ error: { message: `Unknown route ${c.req.method} ${c.req.path}.`, code: 'not_found' } }, 404));
+  app.onError((err, c) => errorResponse(c, err));
+  return app;
+}

@@ -5,7 +5,7 @@ import { chatCompletions } from './chat.ts';
 import { RelayError, sendError, sendJson } from './respond.ts';
 
 // Routes of the public API surface that later work fills in: they answer 501, never hang.
-const PLANNED = new Set([
+export const PLANNED = new Set([
   'POST /v1/completions',
   'POST /v1/responses',
   'POST /v1/embeddings',

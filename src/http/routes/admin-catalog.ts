@@ -1,16 +1,20 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { CHANNEL_TYPES, type Channel, type ChannelInput } from '../../channels/registry.ts';
-import { formatMicros, parseMicros } from '../../lib/money.ts';
-import { describePrice } from '../../pricing/catalog.ts';
-import { ApiError, body, intParam, type Env } from '../common.ts';
+import { formatMicros } from '../../lib/money.ts';
+import type { Price } from '../../pricing/cost.ts';
+import { ApiError, routes } from '../common.ts';
+import { PriceInput, priceView, PriceView, usdInput } from '../price-view.ts';
+import { IdParam, IsoTime, json, jsonBody, Ok, SESSION, sessionErrors } from '../schemas.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const channelFields = {
   name: z.string().trim().min(1).max(128),
   type: z.enum(CHANNEL_TYPES as [string, ...string[]]),
-  baseUrl: httpUrl,
-  apiKey: z.string().min(1).max(4096),
+  baseUrl: httpUrl.openapi({
+    description: 'Without a path, /v1/chat/completions is appended; with one (https://host/v1), /chat/completions',
+    example: 'https://api.openai.com',
+  }),
+  apiKey: z.string().min(1).max(4096).openapi({ description: 'The upstream secret; write-only (answers show a mask)' }),
   models: z.array(z.string().min(1).max(128)).min(1).max(2000),
   groups: z.array(z.string().min(1).max(64)).min(1).max(100),
   priority: z.number().int().min(-1_000_000).max(1_000_000),
@@ -28,8 +32,27 @@ export const channelCreate = z.object({
 });
 export const channelPatch = z.object(channelFields).partial();
 
+const ChannelSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    type: z.enum(CHANNEL_TYPES as [string, ...string[]]),
+    baseUrl: z.string(),
+    apiKey: z.string().nullable().openapi({ description: 'Masked; null while the stored key cannot be decrypted' }),
+    models: z.array(z.string()),
+    groups: z.array(z.string()),
+    priority: z.number().int(),
+    weight: z.number().int(),
+    modelMapping: z.record(z.string(), z.string()),
+    enabled: z.boolean(),
+    problem: z.string().nullable().openapi({ description: 'Why an enabled channel gets no traffic, or null' }),
+    createdAt: IsoTime,
+    updatedAt: IsoTime,
+  })
+  .openapi('Channel');
+
 /** The admin view of a channel: the upstream secret is write-only. */
-function publicChannel(ch: Channel) {
+function publicChannel(ch: Channel): z.infer<typeof ChannelSchema> {
   const { apiKey, ...rest } = ch;
   return {
     ...rest,
@@ -39,28 +62,69 @@ function publicChannel(ch: Channel) {
   };
 }
 
-const usd = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const m = parseMicros(v);
-  if (m === null) {
-    ctx.addIssue({ code: 'custom', message: 'must be a non-negative USD amount with at most 6 decimals, e.g. "2.5"' });
-    return z.NEVER;
-  }
-  return m;
+export const groupSchema = z.object({
+  multiplier: usdInput.openapi({ description: 'Price multiplier, at most 6 decimals', example: '1.5' }),
+  description: z.string().max(256).optional(),
+  selectable: z.boolean().optional().openapi({ description: 'Users may put their keys in this group' }),
 });
-export const priceSchema = z.object({
-  input: usd.optional(),
-  output: usd.optional(),
-  cachedInput: usd.nullable().optional(),
-  cacheWrite: usd.nullable().optional(),
-  perRequest: usd.nullable().optional(),
-});
-export const groupSchema = z.object({ multiplier: usd, description: z.string().max(256).optional(), selectable: z.boolean().optional() });
-const groupName = /^[A-Za-z0-9_.-]{1,64}$/;
+const GroupSchema = z.object({ name: z.string(), multiplier: z.string(), description: z.string(), selectable: z.boolean() }).openapi('Group');
 
-export const adminCatalogRoutes = new Hono<Env>()
-  .post('/channels', async (c) => {
+const ModelParam = z.object({ model: z.string().min(1).max(128).openapi({ param: { name: 'model', in: 'path' }, example: 'gpt-4o-mini' }) });
+const GroupParam = z.object({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'group names are 1–64 letters, digits, _ . or -')
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'default' }),
+});
+
+const base = { tags: ['admin'], security: SESSION };
+const r = {
+  createChannel: createRoute({
+    ...base,
+    method: 'post',
+    path: '/channels',
+    summary: 'Add an upstream channel',
+    request: { body: jsonBody(channelCreate) },
+    responses: { 201: json(z.object({ id: z.number().int() }), 'Created'), ...sessionErrors },
+  }),
+  listChannels: createRoute({ ...base, method: 'get', path: '/channels', summary: 'List channels (secrets masked)', responses: { 200: json(z.object({ items: z.array(ChannelSchema) })), ...sessionErrors } }),
+  getChannel: createRoute({ ...base, method: 'get', path: '/channels/{id}', summary: 'One channel', request: { params: IdParam }, responses: { 200: json(ChannelSchema), ...sessionErrors } }),
+  patchChannel: createRoute({
+    ...base,
+    method: 'patch',
+    path: '/channels/{id}',
+    summary: 'Change a channel',
+    request: { params: IdParam, body: jsonBody(channelPatch) },
+    responses: { 200: json(ChannelSchema), ...sessionErrors },
+  }),
+  deleteChannel: createRoute({ ...base, method: 'delete', path: '/channels/{id}', summary: 'Delete a channel', request: { params: IdParam }, responses: { 200: json(Ok), ...sessionErrors } }),
+  listPrices: createRoute({ ...base, method: 'get', path: '/prices', summary: 'List model prices', responses: { 200: json(z.object({ items: z.array(PriceView) })), ...sessionErrors } }),
+  putPrice: createRoute({
+    ...base,
+    method: 'put',
+    path: '/prices/{model}',
+    summary: 'Set a model price (USD per 1M tokens, or per request)',
+    request: { params: ModelParam, body: jsonBody(PriceInput) },
+    responses: { 200: json(PriceView), ...sessionErrors },
+  }),
+  deletePrice: createRoute({ ...base, method: 'delete', path: '/prices/{model}', summary: 'Remove a model price', request: { params: ModelParam }, responses: { 200: json(Ok), ...sessionErrors } }),
+  listGroups: createRoute({ ...base, method: 'get', path: '/groups', summary: 'List groups', responses: { 200: json(z.object({ items: z.array(GroupSchema) })), ...sessionErrors } }),
+  putGroup: createRoute({
+    ...base,
+    method: 'put',
+    path: '/groups/{name}',
+    summary: 'Create or change a group and its price multiplier',
+    request: { params: GroupParam, body: jsonBody(groupSchema) },
+    responses: { 200: json(GroupSchema), ...sessionErrors },
+  }),
+};
+
+const groupView = (g: { name: string; multiplier: bigint; description: string; selectable: boolean }) => ({ ...g, multiplier: formatMicros(g.multiplier) });
+
+export const adminCatalogRoutes = routes()
+  .openapi(r.createChannel, async (c) => {
     const gw = c.get('gw');
-    const b = await body(c, channelCreate);
+    const b = c.req.valid('json');
     const input: ChannelInput = {
       ...b,
       type: b.type as Channel['type'],
@@ -74,65 +138,65 @@ export const adminCatalogRoutes = new Hono<Env>()
     await gw.bus.publish('catalog');
     return c.json({ id }, 201);
   })
-  .get('/channels', (c) => c.json({ items: c.get('gw').channels.all.map(publicChannel) }))
-  .get('/channels/:id', (c) => {
-    const ch = c.get('gw').channels.get(intParam(c, 'id'));
+  .openapi(r.listChannels, (c) => c.json({ items: c.get('gw').channels.all.map(publicChannel) }, 200))
+  .openapi(r.getChannel, (c) => {
+    const ch = c.get('gw').channels.get(c.req.valid('param').id);
     if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
-    return c.json(publicChannel(ch));
+    return c.json(publicChannel(ch), 200);
   })
-  .patch('/channels/:id', async (c) => {
+  .openapi(r.patchChannel, async (c) => {
     const gw = c.get('gw');
-    const id = intParam(c, 'id');
-    const b = await body(c, channelPatch);
+    const { id } = c.req.valid('param');
+    const b = c.req.valid('json');
     const ch = gw.channels.get(id);
     if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
     const { id: _id, createdAt: _c, updatedAt: _u, problem: _p, ...current } = ch;
     await gw.channels.update(id, { ...current, ...b, type: (b.type ?? ch.type) as Channel['type'] });
     await gw.bus.publish('catalog');
-    return c.json(publicChannel(gw.channels.get(id)!));
+    return c.json(publicChannel(gw.channels.get(id)!), 200);
   })
-  .delete('/channels/:id', async (c) => {
+  .openapi(r.deleteChannel, async (c) => {
     const gw = c.get('gw');
-    if (!(await gw.channels.remove(intParam(c, 'id')))) throw new ApiError(404, 'not_found', 'No such channel.');
+    if (!(await gw.channels.remove(c.req.valid('param').id))) throw new ApiError(404, 'not_found', 'No such channel.');
     await gw.bus.publish('catalog');
-    return c.json({ ok: true });
+    return c.json({ ok: true as const }, 200);
   })
-  .get('/prices', (c) => {
-    const prices = [...c.get('gw').pricing.prices.entries()].map(([model, p]) => ({ model, ...describePrice(p) }));
-    return c.json({ items: prices });
+  .openapi(r.listPrices, (c) => {
+    const items = [...c.get('gw').pricing.prices.entries()].map(([model, p]) => priceView(model, p));
+    return c.json({ items }, 200);
   })
-  .put('/prices/:model', async (c) => {
+  .openapi(r.putPrice, async (c) => {
     const gw = c.get('gw');
-    const model = c.req.param('model');
-    const b = await body(c, priceSchema);
+    const { model } = c.req.valid('param');
+    const b = c.req.valid('json');
     if (b.perRequest == null && (b.input === undefined || b.output === undefined)) {
       throw new ApiError(400, 'invalid_request', 'Give input and output (USD per 1M tokens), or perRequest (USD per call).');
     }
-    await gw.pricing.setPrice(model, {
+    // TODO(merge): maxOutputTokens is validated and passed on here; the price-catalog work adds it to
+    // Price and stores it (column max_output_tokens). Until then setPrice ignores it.
+    const price: Price & { maxOutputTokens: number | null } = {
       input: b.input ?? 0n,
       output: b.output ?? 0n,
       cachedInput: b.cachedInput ?? null,
       cacheWrite: b.cacheWrite ?? null,
       perRequest: b.perRequest ?? null,
-    });
+      maxOutputTokens: b.maxOutputTokens ?? null,
+    };
+    await gw.pricing.setPrice(model, price);
     await gw.bus.publish('catalog');
-    return c.json({ model, ...describePrice(gw.pricing.prices.get(model)!) });
+    return c.json(priceView(model, gw.pricing.prices.get(model)!), 200);
   })
-  .delete('/prices/:model', async (c) => {
+  .openapi(r.deletePrice, async (c) => {
     const gw = c.get('gw');
-    if (!(await gw.pricing.deletePrice(c.req.param('model')))) throw new ApiError(404, 'not_found', 'No price for that model.');
+    if (!(await gw.pricing.deletePrice(c.req.valid('param').model))) throw new ApiError(404, 'not_found', 'No price for that model.');
     await gw.bus.publish('catalog');
-    return c.json({ ok: true });
+    return c.json({ ok: true as const }, 200);
   })
-  .get('/groups', (c) => {
-    const items = [...c.get('gw').pricing.groups.values()].map((g) => ({ ...g, multiplier: formatMicros(g.multiplier) }));
-    return c.json({ items });
-  })
-  .put('/groups/:name', async (c) => {
+  .openapi(r.listGroups, (c) => c.json({ items: [...c.get('gw').pricing.groups.values()].map(groupView) }, 200))
+  .openapi(r.putGroup, async (c) => {
     const gw = c.get('gw');
-    const name = c.req.param('name');
-    if (!groupName.test(name)) throw new ApiError(400, 'invalid_request', 'Group names are 1–64 letters, digits, _ . or -.');
-    const b = await body(c, groupSchema);
+    const { name } = c.req.valid('param');
+    const b = c.req.valid('json');
     const current = gw.pricing.groups.get(name);
     await gw.pricing.setGroup({
       name,
@@ -141,6 +205,5 @@ export const adminCatalogRoutes = new Hono<Env>()
       selectable: b.selectable ?? current?.selectable ?? false,
     });
     await gw.bus.publish('catalog');
-    const g = gw.pricing.groups.get(name)!;
-    return c.json({ ...g, multiplier: formatMicros(g.multiplier) });
+    return c.json(groupView(gw.pricing.groups.get(name)!), 200);
   });

@@ -1,15 +1,16 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { z } from 'zod';
 import { hashPassword, verifyPassword } from '../../accounts/passwords.ts';
 import { createSession, deleteOtherSessions, deleteSession, SESSION_COOKIE } from '../../accounts/sessions.ts';
 import { createUser, findUserByAffCode, findUserByName, publicUser, userFromRow, UsernameTakenError } from '../../accounts/users.ts';
 import { clientIp } from '../../lib/ip.ts';
-import { ApiError, body, requireUser, type Env } from '../common.ts';
+import { ApiError, requireUser, routes, type Env } from '../common.ts';
+import { ErrorBody, errorResponses, json, jsonBody, Ok, SESSION, sessionErrors } from '../schemas.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, 'username must be 3–32 letters, digits, _ . or -');
 export const registerSchema = z.object({
-  username,
+  username: username.openapi({ example: 'dev' }),
   password: z.string().min(8, 'password must be at least 8 characters').max(256),
   email: z.email().max(254).optional().nullable(),
   inviteCode: z.string().max(64).optional().nullable(),
@@ -20,15 +21,67 @@ export const passwordSchema = z.object({
 });
 export const loginSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 
+export const UserSchema = z
+  .object({ id: z.number().int(), username: z.string(), email: z.string().nullable(), role: z.enum(['user', 'admin', 'root']), group: z.string() })
+  .openapi('User');
+const UserAnswer = z.object({ user: UserSchema });
+
+const tooMany = (description: string) => ({ 429: { description, headers: { 'Retry-After': { schema: { type: 'integer' as const } } }, content: { 'application/json': { schema: ErrorBody } } } });
+
 // Keeps login timing the same whether or not the username exists.
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
-export const authRoutes = new Hono<Env>()
-  .post('/auth/register', async (c) => {
+/** The caller's address; '' (one shared bucket) when the app runs without node:http (app.fetch). */
+function callerIp(c: Context<Env>): string {
+  return c.env?.incoming ? clientIp(c.env.incoming, c.get('gw').config.TRUST_PROXY) : '';
+}
+
+const register = createRoute({
+  method: 'post',
+  path: '/auth/register',
+  summary: 'Register; the new account receives the trial credit',
+  tags: ['accounts'],
+  security: [],
+  request: { body: jsonBody(registerSchema) },
+  responses: {
+    201: json(UserAnswer, 'Created'),
+    ...errorResponses,
+    409: { description: 'The username is taken (`username_taken`)', content: { 'application/json': { schema: ErrorBody } } },
+  },
+});
+const login = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  summary: 'Log in; sets the HttpOnly session cookie',
+  tags: ['accounts'],
+  security: [],
+  request: { body: jsonBody(loginSchema) },
+  responses: {
+    200: json(UserAnswer),
+    ...errorResponses,
+    401: { description: 'Wrong username or password', content: { 'application/json': { schema: ErrorBody } } },
+    ...tooMany('Too many failed logins (`too_many_attempts`)'),
+  },
+});
+const logout = createRoute({ method: 'post', path: '/auth/logout', summary: 'End the session', tags: ['accounts'], security: SESSION, responses: { 200: json(Ok), ...errorResponses } });
+const me = createRoute({ method: 'get', path: '/me', summary: 'The logged-in user', tags: ['accounts'], security: SESSION, middleware: [requireUser], responses: { 200: json(UserSchema), ...sessionErrors } });
+const password = createRoute({
+  method: 'post',
+  path: '/me/password',
+  summary: 'Change the password; other sessions end',
+  tags: ['accounts'],
+  security: SESSION,
+  middleware: [requireUser],
+  request: { body: jsonBody(passwordSchema) },
+  responses: { 200: json(Ok), ...sessionErrors },
+});
+
+export const authRoutes = routes()
+  .openapi(register, async (c) => {
     const gw = c.get('gw');
     const settings = gw.settings.current;
     if (!settings.registrationEnabled) throw new ApiError(403, 'registration_closed', 'Registration is turned off on this gateway.');
-    const b = await body(c, registerSchema);
+    const b = c.req.valid('json');
     let inviterId: number | null = null;
     if (b.inviteCode) {
       const inviter = await findUserByAffCode(gw.db, b.inviteCode);
@@ -50,11 +103,10 @@ export const authRoutes = new Hono<Env>()
       throw err;
     }
   })
-  .post('/auth/login', async (c) => {
+  .openapi(login, async (c) => {
     const gw = c.get('gw');
-    const b = await body(c, loginSchema);
-    // No raw request when the app is called without node:http (app.fetch): all such calls share one IP bucket.
-    const ip = c.env?.incoming ? clientIp(c.env.incoming, gw.config.TRUST_PROXY) : '';
+    const b = c.req.valid('json');
+    const ip = callerIp(c);
     const wait = gw.loginThrottle.retryAfter(b.username, ip);
     if (wait > 0) {
       throw new ApiError(429, 'too_many_attempts', `Too many failed logins. Try again in ${wait} s.`, { 'retry-after': String(wait) });
@@ -71,19 +123,19 @@ export const authRoutes = new Hono<Env>()
     const ttlMs = gw.config.SESSION_TTL_HOURS * 3600_000;
     const token = await createSession(gw.db, user.id, ttlMs);
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: ttlMs / 1000, secure: c.req.url.startsWith('https:') });
-    return c.json({ user: publicUser(user) });
+    return c.json({ user: publicUser(user) }, 200);
   })
-  .post('/auth/logout', async (c) => {
+  .openapi(logout, async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
     if (token) await deleteSession(c.get('gw').db, token);
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    return c.json({ ok: true });
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: c.req.url.startsWith('https:') });
+    return c.json({ ok: true as const }, 200);
   })
-  .get('/me', requireUser, (c) => c.json(publicUser(c.get('user'))))
-  .post('/me/password', requireUser, async (c) => {
+  .openapi(me, (c) => c.json(publicUser(c.get('user')), 200))
+  .openapi(password, async (c) => {
     const gw = c.get('gw');
     const user = c.get('user');
-    const b = await body(c, passwordSchema);
+    const b = c.req.valid('json');
     const row = await findUserByName(gw.db, user.username);
     if (!row || !(await verifyPassword(b.currentPassword, row.password_hash))) {
       throw new ApiError(401, 'invalid_credentials', 'The current password is wrong.');
@@ -92,5 +144,5 @@ export const authRoutes = new Hono<Env>()
     // Other sessions end: a changed password should lock out whoever else was logged in.
     const token = getCookie(c, SESSION_COOKIE);
     await deleteOtherSessions(gw.db, user.id, token ?? '');
-    return c.json({ ok: true });
+    return c.json({ ok: true as const }, 200);
   });

@@ -1,13 +1,78 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { walletOf } from '../../accounts/users.ts';
 import { listEntries, type LedgerEntry } from '../../ledger/entries.ts';
 import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
-import { describePrice, groupPrice } from '../../pricing/catalog.ts';
-import { ApiError, pagination, parseTime, requireUser, type Env } from '../common.ts';
+import { groupPrice } from '../../pricing/catalog.ts';
+import { ApiError, requireUser, routes } from '../common.ts';
+import { priceView, PriceView } from '../price-view.ts';
+import { Id, IsoTime, json, Money, page, Pagination, SESSION, sessionErrors, TimeParam } from '../schemas.ts';
 
-export function publicEntry(e: LedgerEntry) {
+export const LedgerEntrySchema = z
+  .object({
+    id: z.number().int(),
+    kind: z.enum(['trial', 'adjustment', 'usage', 'topup', 'redemption', 'referral']),
+    amount: Money,
+    balanceAfter: Money,
+    reference: z.string(),
+    createdAt: IsoTime,
+    note: z.string().nullable(),
+  })
+  .openapi('LedgerEntry');
+
+const WalletSchema = z.object({ balance: Money, used: Money, requestCount: z.number().int(), held: Money, available: Money }).openapi('Wallet');
+
+const UsageLogSchema = z
+  .object({
+    id: z.number().int(),
+    requestId: z.string(),
+    createdAt: IsoTime,
+    keyId: z.number().int().nullable(),
+    keyName: z.string(),
+    model: z.string(),
+    group: z.string(),
+    channelId: z.number().int().nullable(),
+    channelName: z.string().nullable(),
+    promptTokens: z.number().int(),
+    completionTokens: z.number().int(),
+    cachedTokens: z.number().int(),
+    cost: Money,
+    durationMs: z.number().int(),
+    firstTokenMs: z.number().int().nullable(),
+    stream: z.boolean(),
+    status: z.number().int(),
+    estimated: z.boolean().openapi({ description: 'Usage counted by the gateway because the provider sent none' }),
+    error: z.string().nullable(),
+  })
+  .openapi('UsageLog');
+
+const GroupPriceSchema = z
+  .object({
+    group: z.string(),
+    multiplier: z.string(),
+    input: z.string(),
+    output: z.string(),
+    cachedInput: z.string(),
+    cacheWrite: z.string(),
+    perRequest: z.string().nullable(),
+    points: z.union([z.object({ perMillionInput: Money, perMillionOutput: Money }), z.object({ perRequest: Money })]),
+  })
+  .openapi('GroupPrice', { description: 'A model price in one group: USD with the multiplier applied (exact decimals), and points' });
+
+export const PricingSchema = z
+  .object({
+    items: z.array(
+      PriceView.extend({
+        availableIn: z.array(z.string()).openapi({ description: 'Groups (of those listed) with an enabled channel serving the model' }),
+        prices: z.array(GroupPriceSchema),
+      }),
+    ),
+    groups: z.array(z.object({ name: z.string(), description: z.string() })),
+  })
+  .openapi('Pricing');
+
+export function publicEntry(e: LedgerEntry): z.infer<typeof LedgerEntrySchema> {
   return {
     id: e.id,
     kind: e.kind,
@@ -19,41 +84,75 @@ export function publicEntry(e: LedgerEntry) {
   };
 }
 
-export const walletRoutes = new Hono<Env>()
-  .get('/wallet', requireUser, async (c) => {
+const LogQuery = Pagination.extend({
+  from: TimeParam.optional(),
+  to: TimeParam.optional(),
+  keyId: Id.optional().openapi({ description: 'Only this key' }),
+  model: z.string().max(128).optional(),
+});
+
+const base = { tags: ['wallet'], security: SESSION, middleware: [requireUser] };
+const wallet = createRoute({
+  ...base,
+  method: 'get',
+  path: '/wallet',
+  summary: 'Balance, historical usage, request count, held and available amounts',
+  responses: { 200: json(WalletSchema), ...sessionErrors },
+});
+const ledger = createRoute({
+  ...base,
+  method: 'get',
+  path: '/wallet/ledger',
+  summary: 'Ledger entries, newest first',
+  request: { query: Pagination },
+  responses: { 200: json(page(LedgerEntrySchema)), ...sessionErrors },
+});
+const logs = createRoute({
+  ...base,
+  method: 'get',
+  path: '/logs',
+  summary: 'Usage log rows, newest first',
+  request: { query: LogQuery },
+  responses: { 200: json(page(UsageLogSchema)), ...sessionErrors },
+});
+const pricing = createRoute({
+  ...base,
+  method: 'get',
+  path: '/pricing',
+  summary: 'Every model with its price per group (the groups a key of the caller may use; all for admins)',
+  responses: { 200: json(PricingSchema), ...sessionErrors },
+});
+
+export const walletRoutes = routes()
+  .openapi(wallet, async (c) => {
     const { db } = c.get('gw');
     const userId = c.get('user').id;
     const w = await walletOf(db, userId);
     if (!w) throw new ApiError(404, 'not_found', 'No wallet.');
     const held = Number(w.held) + heldInMemory(db, userId);
-    return c.json({
-      balance: money(w.balance),
-      used: money(w.used),
-      requestCount: Number(w.request_count),
-      held: money(held),
-      available: money(Number(w.balance) - held),
-    });
+    return c.json(
+      {
+        balance: money(w.balance),
+        used: money(w.used),
+        requestCount: Number(w.request_count),
+        held: money(held),
+        available: money(Number(w.balance) - held),
+      },
+      200,
+    );
   })
-  .get('/wallet/ledger', requireUser, async (c) => {
-    const { page, pageSize } = pagination(c);
+  .openapi(ledger, async (c) => {
+    const { page, pageSize } = c.req.valid('query');
     const { items, total } = await listEntries(c.get('gw').db, c.get('user').id, page, pageSize);
-    return c.json({ items: items.map(publicEntry), total, page, pageSize });
+    return c.json({ items: items.map(publicEntry), total, page, pageSize }, 200);
   })
-  .get('/logs', requireUser, async (c) => {
-    const { page, pageSize } = pagination(c);
-    const keyId = c.req.query('keyId');
-    if (keyId !== undefined && !/^\d+$/.test(keyId)) throw new ApiError(400, 'invalid_request', 'keyId must be an integer.');
-    const filter = {
-      userId: c.get('user').id,
-      from: parseTime(c.req.query('from'), 'from'),
-      to: parseTime(c.req.query('to'), 'to'),
-      keyId: keyId === undefined ? undefined : Number(keyId),
-      model: c.req.query('model') || undefined,
-    };
-    const { items, total } = await listUsageLogs(c.get('gw').db, filter, page, pageSize);
-    return c.json({ items, total, page, pageSize });
+  .openapi(logs, async (c) => {
+    const q = c.req.valid('query');
+    const filter = { userId: c.get('user').id, from: q.from, to: q.to, keyId: q.keyId, model: q.model || undefined };
+    const { items, total } = await listUsageLogs(c.get('gw').db, filter, q.page, q.pageSize);
+    return c.json({ items, total, page: q.page, pageSize: q.pageSize }, 200);
   })
-  .get('/pricing', requireUser, async (c) => {
+  .openapi(pricing, async (c) => {
     const gw = c.get('gw');
     const user = c.get('user');
     const isAdmin = user.role === 'admin' || user.role === 'root';
@@ -64,10 +163,10 @@ export const walletRoutes = new Hono<Env>()
     const items = [...gw.pricing.prices.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([model, p]) => ({
-        model,
-        ...describePrice(p),
+        ...priceView(model, p),
         availableIn: groups.filter((g) => gw.channels.serving(g.name, model).some((ch) => ch.enabled)).map((g) => g.name),
-        prices: groups.map((g) => groupPrice(p, g)),
+        // groupPrice's scale() is typed nullable; input and output are always set (the schema test checks).
+        prices: groups.map((g) => groupPrice(p, g) as z.infer<typeof GroupPriceSchema>),
       }));
-    return c.json({ items, groups: groups.map((g) => ({ name: g.name, description: g.description })) });
+    return c.json({ items, groups: groups.map((g) => ({ name: g.name, description: g.description })) }, 200);
   });
