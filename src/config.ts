@@ -24,6 +24,25 @@ const schema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  // The session cookie's Secure flag: `auto` sets it when the caller came over HTTPS (X-Forwarded-Proto
+  // counts when TRUST_PROXY is on); `true` always; `false` never.
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  // Browser origins besides the gateway's own allowed to make state-changing /api requests
+  // (comma-separated, e.g. a console on another host): https://console.example.com
+  TRUSTED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const o of list) {
+        let ok = false;
+        try {
+          ok = new URL(o).origin === o.replace(/\/$/, '');
+        } catch {}
+        if (!ok) ctx.addIssue({ code: 'custom', message: `"${o}" is not an origin like https://console.example.com` });
+      }
+      return list.map((o) => o.replace(/\/$/, ''));
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import type { Gateway } from '../gateway.ts';
+import { jsonBodiesOnly, sameOriginOnly } from './browser-guard.ts';
 import { errorResponse, requireAdmin, requireUser, routes } from './common.ts';
 import { DOCUMENT_INFO, describeRelay } from './openapi.ts';
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
@@ -9,6 +10,7 @@ import { authRoutes } from './routes/auth.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export const VERSION = '0.1.0';
 
@@ -39,7 +41,10 @@ export function managementApp(gw: Gateway) {
       c.set('gw', gw);
       await next();
     })
-    .use('/api/*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: { message: 'Request body too large (1 MB max).', code: 'request_too_large' } }, 413) }));
+    .use('*', securityHeaders())
+    .use('/api/*', sameOriginOnly)
+    .use('/api/*', bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: { message: 'Request body too large (1 MB max).', code: 'request_too_large' } }, 413) }))
+    .use('/api/*', jsonBodiesOnly);
   app.route('/api', api);
 
   describeRelay(app);

@@ -36,6 +36,14 @@ function callerIp(c: Context<Env>): string {
   return c.env?.incoming ? clientIp(c.env.incoming, c.get('gw').config.TRUST_PROXY) : '';
 }
 
+/** Secure when configured, or when the caller reached us over HTTPS (directly, or via a trusted proxy). */
+function cookieSecure(c: Context<Env>): boolean {
+  const { COOKIE_SECURE, TRUST_PROXY } = c.get('gw').config;
+  if (COOKIE_SECURE !== 'auto') return COOKIE_SECURE === 'true';
+  if (c.req.url.startsWith('https:')) return true;
+  return TRUST_PROXY && c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
 const register = createRoute({
   method: 'post',
   path: '/auth/register',
@@ -122,13 +130,13 @@ export const authRoutes = routes()
     if (!user.enabled) throw new ApiError(403, 'account_disabled', 'This account is disabled.');
     const ttlMs = gw.config.SESSION_TTL_HOURS * 3600_000;
     const token = await createSession(gw.db, user.id, ttlMs);
-    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: ttlMs / 1000, secure: c.req.url.startsWith('https:') });
+    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', maxAge: ttlMs / 1000, secure: cookieSecure(c) });
     return c.json({ user: publicUser(user) }, 200);
   })
   .openapi(logout, async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
     if (token) await deleteSession(c.get('gw').db, token);
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: c.req.url.startsWith('https:') });
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: cookieSecure(c) });
     return c.json({ ok: true as const }, 200);
   })
   .openapi(me, (c) => c.json(publicUser(c.get('user')), 200))
