@@ -236,6 +236,7 @@ describe('/api/openapi.json', () => {
     expect(doc.components.schemas.Error.properties.error.properties).toHaveProperty('issues');
     const register = doc.paths['/api/auth/register'].post;
     expect(register.requestBody.content['application/json'].schema.required).toEqual(['username', 'password']);
+    expect(register.responses).toHaveProperty('429');
     expect(doc.paths['/api/admin/prices/{model}'].put.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PriceInput' });
     expect(doc.components.schemas.PriceInput.properties).toHaveProperty('maxOutputTokens');
     // the relay, described by hand

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
 import { applyEntry } from '../ledger/entries.ts';
 import { hashPassword } from './passwords.ts';
+import { checkRegistrationLimit } from './registration-limit.ts';
 
 export type Role = 'user' | 'admin' | 'root';
 
@@ -46,17 +47,25 @@ export interface NewUser {
   group: string;
   inviterId?: number | null;
   trialQuota: number;
+  /** A self-registration: its address bucket and the hourly limit per bucket (0 = none). */
+  registration?: { bucket: string; perHour: number };
 }
 
-/** Creates the user and, in the same transaction, the trial-credit ledger entry. */
+/**
+ * Creates the user and, in the same transaction, the trial-credit ledger entry. A self-registration is
+ * counted against its address's hourly limit in that transaction too. Usernames are unique without
+ * regard to case (a unique index on LOWER(username)).
+ */
 export async function createUser(db: Database, n: NewUser): Promise<User> {
   const passwordHash = await hashPassword(n.password);
   try {
     return await db.tx(async (q) => {
+      const now = Date.now();
+      if (n.registration) await checkRegistrationLimit(q, db.dialect, n.registration.bucket, n.registration.perHour, now);
       const row = await q.get(
-        `INSERT INTO users (username, password_hash, email, role, group_name, aff_code, inviter_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        [n.username, passwordHash, n.email ?? null, n.role ?? 'user', n.group, randomBytes(6).toString('base64url'), n.inviterId ?? null, Date.now()],
+        `INSERT INTO users (username, password_hash, email, role, group_name, aff_code, inviter_id, registration_ip, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        [n.username, passwordHash, n.email ?? null, n.role ?? 'user', n.group, randomBytes(6).toString('base64url'), n.inviterId ?? null, n.registration?.bucket ?? null, now],
       );
       const user = userFromRow(row!);
       if (n.trialQuota > 0) {
@@ -70,8 +79,9 @@ export async function createUser(db: Database, n: NewUser): Promise<User> {
   }
 }
 
+/** Case-insensitive, like the unique index: `Admin` finds `admin`. */
 export async function findUserByName(q: Queryable, username: string) {
-  return q.get('SELECT * FROM users WHERE username = ?', [username]);
+  return q.get('SELECT * FROM users WHERE LOWER(username) = LOWER(?)', [username]);
 }
 
 export async function findUserById(q: Queryable, id: number): Promise<User | undefined> {

@@ -133,6 +133,25 @@ const migrations: Migration[] = [
       `INSERT INTO groups (name, multiplier_micros, description, selectable) VALUES ('default', 1000000, 'Default group', 1)`,
     ],
   },
+  {
+    id: 20,
+    name: 'usernames unique without regard to case',
+    up: () => [
+      // Accounts that already clash by case keep working: all but the oldest get `-<id>` appended
+      // (they log in with the new name, shown to admins in the user list).
+      `UPDATE users SET username = username || '-' || id
+        WHERE id NOT IN (SELECT MIN(id) FROM users GROUP BY LOWER(username))`,
+      `CREATE UNIQUE INDEX users_username_lower ON users (LOWER(username))`,
+    ],
+  },
+  {
+    id: 21,
+    name: 'registration address, for the per-address registration limit',
+    up: () => [
+      `ALTER TABLE users ADD COLUMN registration_ip TEXT`,
+      `CREATE INDEX users_registration_ip ON users (registration_ip, created_at)`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -7,6 +7,8 @@ export const settingsSchema = z.object({
   registrationEnabled: z.boolean(),
   defaultGroup: z.string().min(1).max(64),
   defaultMaxOutputTokens: z.number().int().min(1).max(10_000_000),
+  // Self-registrations (each gets the trial credit) per client address per hour; 0 = unlimited.
+  registrationsPerIpPerHour: z.number().int().min(0).max(1_000_000),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -15,6 +17,7 @@ export const DEFAULT_SETTINGS: Settings = {
   registrationEnabled: true,
   defaultGroup: 'default',
   defaultMaxOutputTokens: 4096,
+  registrationsPerIpPerHour: 10,
 };
 
 export class SettingsStore {

@@ -56,7 +56,13 @@ function dataDirFor(databaseUrl: string): string {
 }
 
 export async function startGateway(
-  opts: { env?: Record<string, string | undefined>; databaseUrl?: string; adminPassword?: string } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    databaseUrl?: string;
+    adminPassword?: string;
+    /** Keep the per-address registration limit; by default it is turned off (tests register many users from 127.0.0.1). */
+    registrationLimit?: boolean;
+  } = {},
 ): Promise<TestGateway> {
   const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await freshDatabase();
   const adminPassword = opts.adminPassword ?? `admin-${randomBytes(8).toString('hex')}`;
@@ -74,6 +80,10 @@ export async function startGateway(
   const url = `http://127.0.0.1:${server.port}`;
   const admin = new ApiClient(url);
   await admin.login('admin', adminPassword);
+  if (!opts.registrationLimit) {
+    const res = await admin.patch('/api/admin/settings', { registrationsPerIpPerHour: 0 });
+    if (res.status !== 200) throw new Error(`settings: ${res.status} ${JSON.stringify(res.body)}`);
+  }
   return {
     url,
     adminPassword,

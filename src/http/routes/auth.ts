@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { hashPassword, verifyPassword } from '../../accounts/passwords.ts';
+import { RegistrationLimitError, registrationBucket } from '../../accounts/registration-limit.ts';
 import { createSession, deleteOtherSessions, deleteSession, SESSION_COOKIE } from '../../accounts/sessions.ts';
 import { createUser, findUserByAffCode, findUserByName, publicUser, userFromRow, UsernameTakenError } from '../../accounts/users.ts';
 import { clientIp } from '../../lib/ip.ts';
@@ -10,7 +11,7 @@ import { ErrorBody, errorResponses, json, jsonBody, Ok, SESSION, sessionErrors }
 
 const username = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, 'username must be 3–32 letters, digits, _ . or -');
 export const registerSchema = z.object({
-  username: username.openapi({ example: 'dev' }),
+  username: username.openapi({ description: 'Unique without regard to case', example: 'dev' }),
   password: z.string().min(8, 'password must be at least 8 characters').max(256),
   email: z.email().max(254).optional().nullable(),
   inviteCode: z.string().max(64).optional().nullable(),
@@ -48,19 +49,21 @@ const register = createRoute({
   method: 'post',
   path: '/auth/register',
   summary: 'Register; the new account receives the trial credit',
+  description: 'Limited per client address (setting `registrationsPerIpPerHour`; an IPv6 /64 counts as one address).',
   tags: ['accounts'],
   security: [],
   request: { body: jsonBody(registerSchema) },
   responses: {
     201: json(UserAnswer, 'Created'),
     ...errorResponses,
-    409: { description: 'The username is taken (`username_taken`)', content: { 'application/json': { schema: ErrorBody } } },
+    409: { description: 'The username is taken (`username_taken`), whatever its case', content: { 'application/json': { schema: ErrorBody } } },
+    ...tooMany('Too many registrations from this address (`too_many_registrations`)'),
   },
 });
 const login = createRoute({
   method: 'post',
   path: '/auth/login',
-  summary: 'Log in; sets the HttpOnly session cookie',
+  summary: 'Log in (username without regard to case); sets the HttpOnly session cookie',
   tags: ['accounts'],
   security: [],
   request: { body: jsonBody(loginSchema) },
@@ -104,10 +107,15 @@ export const authRoutes = routes()
         group: settings.defaultGroup,
         inviterId,
         trialQuota: settings.trialQuota,
+        registration: { bucket: registrationBucket(callerIp(c)), perHour: settings.registrationsPerIpPerHour },
       });
       return c.json({ user: publicUser(user) }, 201);
     } catch (err) {
       if (err instanceof UsernameTakenError) throw new ApiError(409, 'username_taken', 'That username is already taken.');
+      if (err instanceof RegistrationLimitError) {
+        const wait = err.retryAfterSeconds;
+        throw new ApiError(429, 'too_many_registrations', `Too many registrations from this address. Try again in ${wait} s.`, { 'retry-after': String(wait) });
+      }
       throw err;
     }
   })
