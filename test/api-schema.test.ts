@@ -58,6 +58,26 @@ describe('validation reports every problem', () => {
   });
 });
 
+describe('odd bodies, path parameters and headers are 4xx', () => {
+  it.each(['[]', 'null', '"text"', '42', 'true'])('body %s → 400 invalid_request', async (raw) => {
+    const res = await user.client.request('PATCH', `/api/keys/${user.keyId}`, raw, { 'content-type': 'application/json' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+  });
+
+  it('a bad group name or an over-long model in the path is 400 naming it; a bad Idempotency-Key too', async () => {
+    const group = await gw.admin.put('/api/admin/groups/bad%20name!', { multiplier: '1' });
+    expect(group.status).toBe(400);
+    expect(group.body.error.message).toContain('path parameter name:');
+    const model = await gw.admin.put(`/api/admin/prices/${'m'.repeat(129)}`, { input: '1', output: '1' });
+    expect(model.status).toBe(400);
+    expect(model.body.error.issues[0].path).toEqual(['model']);
+    const idem = await gw.admin.post(`/api/admin/users/${user.userId}/adjust`, { quota: 1, reason: 'x' }, { 'idempotency-key': 'has space' });
+    expect(idem.status).toBe(400);
+    expect(idem.body.error.message).toContain('idempotency-key');
+  });
+});
+
 describe('query parameters: bad values are 400 naming the parameter, never 500', () => {
   const cases: Array<[string, string]> = [
     ['/api/wallet/ledger?page=1e308', 'page'],
