@@ -59,7 +59,8 @@ export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
     } catch (err) {
       // SDK errors carry the raw answer, never our key; keep only the message's first line.
       const msg = String((err as Error).message ?? 'error').split('\n')[0]!.slice(0, 200);
-      throw new PaymentProviderError('alipay', `${method}: ${msg}`, 'provider_unreachable');
+      const code = msg.includes('验签失败') || msg.includes('格式错误') ? 'bad_provider_answer' : 'provider_unreachable';
+      throw new PaymentProviderError('alipay', `${method}: ${msg}`, code);
     }
   }
 
