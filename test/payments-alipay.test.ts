@@ -72,6 +72,17 @@ describe('Alipay end to end', () => {
     expect((await r.queryOrder({ orderNo: order.orderNo })).status).toBe('pending');
   });
 
+  it('auto mode sends mobile users to wap pay', async () => {
+    const auto = createAlipayProvider({ gateway: fake.gateway, appId: APP_ID, privateKey: pem(app.privateKey, 'pkcs8'), alipayPublicKey: platformPublicPem, mode: 'auto' });
+    const order: PaymentOrder = { orderNo: 'ALWAP1', subject: 't', amount: { currency: 'CNY', minor: 500 } };
+    const { pay } = await auto.createPayment(order, { notifyUrl: receiver.url, returnUrl: 'http://r', device: 'mobile' });
+    const url = new URL(pay.url!);
+    expect(url.searchParams.get('method')).toBe('alipay.trade.wap.pay');
+    expect(JSON.parse(url.searchParams.get('biz_content')!).product_code).toBe('QUICK_WAP_WAY');
+    expect((await fetch(pay.url!)).status).toBe(200);
+    expect(fake.trades.get('ALWAP1')!.method).toBe('alipay.trade.wap.pay');
+  });
+
   it('an answer not signed by the platform key is refused', async () => {
     const fooled = createAlipayProvider({
       gateway: fake.gateway, appId: APP_ID, privateKey: pem(app.privateKey, 'pkcs8'), alipayPublicKey: attacker.publicKey.export({ type: 'spki', format: 'pem' }).toString(), mode: 'qr',

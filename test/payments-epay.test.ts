@@ -197,5 +197,24 @@ describe('EPay form and mapi modes, query and bad input', () => {
     expect(await p.verifyNotify({ method: 'GET', query: new URLSearchParams(f).toString(), body: '', headers: {} })).toMatchObject({ ok: false, reason: 'malformed money' });
     await expect(p.createPayment({ orderNo: 'U1', subject: 't', amount: { currency: 'USD', minor: 100 } }, ctx)).rejects.toThrow(/CNY only/);
     expect(() => createEpayProvider({ baseUrl: fake.url, pid: '2002', key: '' })).toThrow(/key is missing/);
+    for (const baseUrl of ['ftp://pay.example', 'not a url', 'https://u:p@pay.example', 'https://pay.example/?x=1']) {
+      expect(() => createEpayProvider({ baseUrl, pid: '2002', key: 'k2' })).toThrow(/baseUrl must be an http\(s\) URL/);
+    }
+  });
+
+  it("the fake's test-only HTTP pay action sends the notify like pay() does", async () => {
+    const p = createEpayProvider({ baseUrl: fake.url, pid: '2002', key: 'k2' });
+    const receiver = await startNotifyReceiver(p);
+    try {
+      const order: PaymentOrder = { orderNo: 'EPH1', subject: 't', amount: { currency: 'CNY', minor: 990 } };
+      receiver.orders.set(order.orderNo, order);
+      expect((await fetch((await p.createPayment(order, { ...ctx, notifyUrl: receiver.url })).pay.url!)).status).toBe(200);
+      const res = await fetch(`${fake.url}/_test/pay`, { method: 'POST', body: JSON.stringify({ orderNo: 'EPH1', twist: 'duplicate' }) });
+      const { deliveries } = (await res.json()) as { deliveries: { acknowledged: boolean }[] };
+      expect(deliveries.map((d) => d.acknowledged)).toEqual([true, true]);
+      expect(receiver.received.map((r) => [r.verdict.amount?.minor, r.credited])).toEqual([[990, true], [990, false]]);
+    } finally {
+      await receiver.close();
+    }
   });
 });

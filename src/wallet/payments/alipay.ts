@@ -4,7 +4,7 @@ import { createPrivateKey } from 'node:crypto';
 import { AlipaySdk } from 'alipay-sdk';
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { cny, notifyFields, rejected, requireConfig, TEXT_REPLY } from './common.ts';
+import { cny, notifyFields, rejected, requireConfig, requireUrl, TEXT_REPLY } from './common.ts';
 import { decimalToMinor, minorToDecimal } from './money.ts';
 
 export interface AlipayConfig {
@@ -40,6 +40,7 @@ export function normaliseAlipayPrivateKey(key: string): { body: string; keyType:
 
 export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
   requireConfig('alipay', { appId: config.appId, privateKey: config.privateKey, alipayPublicKey: config.alipayPublicKey });
+  requireUrl('alipay', 'gateway', config.gateway ?? 'https://openapi.alipay.com/gateway.do');
   const key = normaliseAlipayPrivateKey(config.privateKey);
   const sdk = new AlipaySdk({
     appId: config.appId,

@@ -91,6 +91,18 @@ export function formBody(fields: Record<string, string>): RequestInit {
   };
 }
 
+/** An http(s) base URL setting; anything else is refused when the provider is built. */
+export function requireUrl(provider: ProviderId, name: string, value: unknown): void {
+  let ok = false;
+  try {
+    const u = new URL(String(value));
+    ok = (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password && !u.search && !u.hash;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new PaymentProviderError(provider, `setting ${name} must be an http(s) URL without query or credentials`, 'unsupported');
+}
+
 export function requireConfig(provider: ProviderId, values: Record<string, unknown>): void {
   for (const [name, v] of Object.entries(values)) {
     if (typeof v !== 'string' || v.length === 0) throw new PaymentProviderError(provider, `setting ${name} is missing`, 'unsupported');

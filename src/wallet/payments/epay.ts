@@ -2,7 +2,7 @@
 // answers a pay URL / QR code; callbacks are GET (or POST form) signed with MD5 over sorted fields.
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { byteOrder, cny, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, safeEqual, TEXT_REPLY, trimSlash } from './common.ts';
+import { byteOrder, cny, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, requireUrl, safeEqual, TEXT_REPLY, trimSlash } from './common.ts';
 import { decimalToMinor, minorToDecimal } from './money.ts';
 
 export type EpaySignStyle = 'append' | 'ampersand-key';
@@ -33,6 +33,7 @@ export function epaySign(fields: Record<string, string | undefined>, key: string
 
 export function createEpayProvider(config: EpayConfig): PaymentProvider {
   requireConfig('epay', { baseUrl: config.baseUrl, pid: config.pid, key: config.key });
+  requireUrl('epay', 'baseUrl', config.baseUrl);
   const base = trimSlash(config.baseUrl);
   const style = config.signStyle ?? 'append';
   const mode = config.mode ?? 'redirect';

@@ -2,7 +2,7 @@
 // required fields of each API are signed: sorted `k=v&…` + `&key=<key>`, MD5, upper case.
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { cny, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, safeEqual, sortedPairs, TEXT_REPLY, trimSlash } from './common.ts';
+import { cny, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, requireUrl, safeEqual, sortedPairs, TEXT_REPLY, trimSlash } from './common.ts';
 import { decimalToMinor, minorToDecimal } from './money.ts';
 
 export const LANTU_PAY_SIGNED = ['mch_id', 'out_trade_no', 'total_fee', 'body', 'timestamp', 'notify_url'];
@@ -41,6 +41,7 @@ export function lantuSign(fields: Record<string, string>, signedKeys: string[], 
 
 export function createLantuProvider(config: LantuConfig): PaymentProvider {
   requireConfig('lantu', { mchId: config.mchId, key: config.key });
+  requireUrl('lantu', 'baseUrl', config.baseUrl ?? 'https://api.ltzf.cn');
   const base = trimSlash(config.baseUrl ?? 'https://api.ltzf.cn');
   const paths = { ...LANTU_DEFAULT_PATHS, ...config.paths };
   const now = config.now ?? (() => Math.floor(Date.now() / 1000));

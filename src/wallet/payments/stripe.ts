@@ -3,7 +3,7 @@
 import Stripe from 'stripe';
 import type { NotifyVerdict, OrderQueryResult, PayAmount, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { rejected, requireConfig } from './common.ts';
+import { rejected, requireConfig, requireUrl } from './common.ts';
 
 export interface StripeConfig {
   secretKey: string;
@@ -40,6 +40,7 @@ function header(raw: RawNotify, name: string): string | undefined {
 
 export function createStripeProvider(config: StripeConfig): PaymentProvider {
   requireConfig('stripe', { secretKey: config.secretKey, webhookSecret: config.webhookSecret });
+  if (config.apiBase) requireUrl('stripe', 'apiBase', config.apiBase);
   const stripe = new Stripe(config.secretKey, clientOptions(config.apiBase) as ConstructorParameters<typeof Stripe>[1]);
 
   function sdkError(what: string, err: unknown): PaymentProviderError {
