@@ -1,0 +1,116 @@
+// Gemini generateContent responses (and usageMetadata and finish reasons) ⇄ the intermediate form.
+import type { GeminiFinishReason, GeminiGenerateContentResponse, GeminiPart, GeminiUsageMetadata } from '../protocols/gemini.ts';
+import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
+import { count, isObject, newId, parseArguments } from './util.ts';
+
+/** Gemini's candidatesTokenCount excludes thoughts; the common Usage's output includes reasoning. */
+export function decodeGeminiUsage(u: GeminiUsageMetadata | null | undefined): Usage | undefined {
+  if (!isObject(u)) return undefined;
+  const thoughts = count(u.thoughtsTokenCount);
+  return {
+    inputTokens: count(u.promptTokenCount) + count(u.toolUsePromptTokenCount),
+    outputTokens: count(u.candidatesTokenCount) + thoughts,
+    cachedInputTokens: count(u.cachedContentTokenCount),
+    cacheWriteTokens: 0,
+    reasoningTokens: thoughts,
+  };
+}
+
+export function encodeGeminiUsage(u: Usage): GeminiUsageMetadata {
+  return {
+    promptTokenCount: u.inputTokens,
+    candidatesTokenCount: Math.max(0, u.outputTokens - u.reasoningTokens),
+    totalTokenCount: u.inputTokens + u.outputTokens,
+    ...(u.cachedInputTokens ? { cachedContentTokenCount: u.cachedInputTokens } : {}),
+    ...(u.reasoningTokens ? { thoughtsTokenCount: u.reasoningTokens } : {}),
+  };
+}
+
+/** Gemini says STOP after function calls too; `sawToolCall` makes that `tool_use`. */
+export function decodeGeminiFinish(f: string | undefined, sawToolCall: boolean): StopReason {
+  switch (f) {
+    case 'STOP':
+      return sawToolCall ? 'tool_use' : 'end_turn';
+    case 'MAX_TOKENS':
+      return 'max_tokens';
+    case 'SAFETY':
+    case 'RECITATION':
+    case 'BLOCKLIST':
+    case 'PROHIBITED_CONTENT':
+    case 'SPII':
+    case 'IMAGE_SAFETY':
+      return 'content_filter';
+    case 'MALFORMED_FUNCTION_CALL':
+    case 'UNEXPECTED_TOOL_CALL':
+    case 'TOO_MANY_TOOL_CALLS':
+      return 'malformed_tool_call';
+    default:
+      return sawToolCall ? 'tool_use' : 'other';
+  }
+}
+
+export function encodeGeminiFinish(r: StopReason): GeminiFinishReason {
+  switch (r) {
+    case 'max_tokens':
+    case 'context_window':
+      return 'MAX_TOKENS';
+    case 'content_filter':
+    case 'refusal':
+      return 'SAFETY';
+    case 'malformed_tool_call':
+      return 'MALFORMED_FUNCTION_CALL';
+    case 'other':
+      return 'OTHER';
+    default:
+      return 'STOP';
+  }
+}
+
+/** One Gemini part → intermediate parts (ids made up when Gemini sent none). */
+export function decodeGeminiPart(p: GeminiPart): Part[] {
+  if (p.functionCall) {
+    return [{ type: 'tool_call', id: p.functionCall.id ?? newId('call_'), name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}), ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) }];
+  }
+  if (typeof p.text === 'string' && p.text !== '') {
+    return p.thought === true ? [{ type: 'thinking', text: p.text, ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) }] : [{ type: 'text', text: p.text }];
+  }
+  return []; // empty text, a bare signature, code execution: nothing a caller of another protocol can use
+}
+
+export function decodeGeminiResponse(body: GeminiGenerateContentResponse, model: string): ChatResponse {
+  const candidate = Array.isArray(body?.candidates) ? body.candidates[0] : undefined;
+  const parts = (candidate?.content?.parts ?? []).flatMap(decodeGeminiPart);
+  const usage = decodeGeminiUsage(body?.usageMetadata);
+  const blocked = !candidate && body?.promptFeedback?.blockReason != null;
+  return {
+    id: String(body?.responseId ?? newId('gen-')),
+    model: String(body?.modelVersion ?? model),
+    parts,
+    stopReason: blocked ? 'content_filter' : decodeGeminiFinish(candidate?.finishReason, parts.some((p) => p.type === 'tool_call')),
+    ...(usage ? { usage } : {}),
+  };
+}
+
+export function encodeGeminiParts(parts: Part[]): GeminiPart[] {
+  return parts.flatMap((p, i): GeminiPart[] => {
+    switch (p.type) {
+      case 'text':
+        return p.text ? [{ text: p.text }] : [];
+      case 'thinking':
+        return [{ text: p.text, thought: true }];
+      case 'tool_call':
+        return [{ functionCall: { id: p.id, name: p.name, args: parseArguments(p.arguments, `tool_calls[${i}].function.arguments`) } }];
+      default:
+        return [];
+    }
+  });
+}
+
+export function encodeGeminiResponse(res: ChatResponse): GeminiGenerateContentResponse {
+  return {
+    candidates: [{ content: { role: 'model', parts: encodeGeminiParts(res.parts) }, finishReason: encodeGeminiFinish(res.stopReason), index: 0 }],
+    ...(res.usage ? { usageMetadata: encodeGeminiUsage(res.usage) } : {}),
+    modelVersion: res.model,
+    responseId: res.id,
+  };
+}

@@ -1,0 +1,64 @@
+// Small helpers shared by the protocol codecs.
+import { randomBytes } from 'node:crypto';
+import { TranslationError } from './errors.ts';
+import type { ImageSource } from './ir.ts';
+
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Non-negative integer or 0: usage fields from a provider are only trusted when they are counts. */
+export const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+
+export const newId = (prefix: string): string => `${prefix}${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
+
+/** Tool arguments as an object (Anthropic `input`, Gemini `args`): JSON text that must be an object. */
+export function parseArguments(text: string, at: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new TranslationError(at, 'tool call arguments are not valid JSON');
+  }
+  if (!isObject(value)) throw new TranslationError(at, 'tool call arguments must be a JSON object');
+  return value;
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+/** An OpenAI `image_url.url`: a data URL becomes base64, anything else stays a URL. */
+export function imageFromUrl(url: string, at: string): ImageSource {
+  if (url.startsWith('data:')) {
+    const m = DATA_URL.exec(url);
+    if (!m) throw new TranslationError(at, 'a data URL image must be base64 encoded (data:<type>;base64,…)');
+    return { kind: 'base64', mediaType: m[1]!, data: m[2]! };
+  }
+  if (!/^https?:\/\//i.test(url)) throw new TranslationError(at, 'an image URL must be http(s) or a base64 data URL');
+  return { kind: 'url', url };
+}
+
+export const dataUrl = (mediaType: string, data: string): string => `data:${mediaType};base64,${data}`;
+
+const IMAGE_TYPES: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  heic: 'image/heic',
+  heif: 'image/heif',
+};
+
+/** The media type of an image URL from its extension; undefined when the URL does not say. */
+export function imageTypeOfUrl(url: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+  const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
+  return ext ? IMAGE_TYPES[ext] : undefined;
+}
+
+export const sse = (data: string): string => `data: ${data}\n\n`;
+export const sseEvent = (event: string, data: string): string => `event: ${event}\ndata: ${data}\n\n`;
