@@ -1,4 +1,4 @@
-// Anthropic Messages callers served by a OpenAI channel.
+// Anthropic Messages callers served by an OpenAI channel.
 import type { AnthropicMessagesRequest, AnthropicMessagesResponse } from '../protocols/anthropic.ts';
 import type { OpenAIChatRequest, OpenAIChatResponse } from '../protocols/openai.ts';
 import { makeTranslator } from './pair.ts';

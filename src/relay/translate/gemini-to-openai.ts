@@ -1,4 +1,4 @@
-// Gemini generateContent callers served by a OpenAI channel.
+// Gemini generateContent callers served by an OpenAI channel.
 import type { GeminiGenerateContentRequest, GeminiGenerateContentResponse } from '../protocols/gemini.ts';
 import type { OpenAIChatRequest, OpenAIChatResponse } from '../protocols/openai.ts';
 import { makeTranslator } from './pair.ts';
