@@ -79,17 +79,17 @@ export class StreamTranslator {
     const tail = this.utf8.decode();
     if (tail) this.parser.feed(tail);
     this.parser.reset({ consume: true });
-    this.drain();
+    let text = this.drain();
     if (!this.closed) {
       try {
         this.pending.push(...this.decoder.end());
       } catch (err) {
         this.pending.push(errorEvent(err));
       }
-      this.drain();
+      text += this.drain();
     }
     if (!this.closed) this.pending.push({ type: 'error', message: 'the upstream stream ended before the response was complete' });
-    return this.drain();
+    return text + this.drain();
   }
 
   /** End the caller's stream with an in-band error (a cut, a timeout, a spent balance). */
