@@ -133,7 +133,11 @@ export async function startFakeGemini(): Promise<FakeGemini> {
 
       const answer = () => {
         if (res.destroyed) return;
-        if (!stream) return json(200, JSON.stringify(chunkOf(pieces, 0, true)));
+        if (!stream) {
+          // A whole answer holds the text as one part, as Gemini sends it.
+          const whole = withTool || withThinking ? pieces : k ? [{ text: 'tok '.repeat(k) }] : [{ text: '' }];
+          return json(200, JSON.stringify(chunkOf(whole, 0, true)));
+        }
         if (!sse) return json(200, JSON.stringify(streamChunks()));
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         for (const c of streamChunks()) res.write(`data: ${JSON.stringify(c)}\r\n\r\n`);

@@ -77,9 +77,21 @@ export function decodeGeminiPart(p: GeminiPart): Part[] {
   return []; // empty text, a bare signature, code execution: nothing a caller of another protocol can use
 }
 
+/** Adjacent text (or thought) parts joined: Gemini may split one answer over several parts. */
+function joinAdjacent(parts: Part[]): Part[] {
+  const out: Part[] = [];
+  for (const p of parts) {
+    const last = out[out.length - 1];
+    if (last && ((last.type === 'text' && p.type === 'text') || (last.type === 'thinking' && p.type === 'thinking' && !last.signature))) {
+      out[out.length - 1] = { ...last, text: last.text + p.text, ...(p.type === 'thinking' && p.signature ? { signature: p.signature } : {}) } as Part;
+    } else out.push(p);
+  }
+  return out;
+}
+
 export function decodeGeminiResponse(body: GeminiGenerateContentResponse, model: string): ChatResponse {
   const candidate = Array.isArray(body?.candidates) ? body.candidates[0] : undefined;
-  const parts = (candidate?.content?.parts ?? []).flatMap(decodeGeminiPart);
+  const parts = joinAdjacent((candidate?.content?.parts ?? []).flatMap(decodeGeminiPart));
   const usage = decodeGeminiUsage(body?.usageMetadata);
   const blocked = !candidate && body?.promptFeedback?.blockReason != null;
   return {
