@@ -1,7 +1,8 @@
 // A fake Anthropic upstream: a real HTTP server on 127.0.0.1 speaking the Messages API wire format
 // (POST /v1/messages, JSON and SSE with Anthropic's event sequence, error bodies, usage placement).
-// Like Anthropic it requires `x-api-key` (401 authentication_error) and `anthropic-version`
-// (400 invalid_request_error), and `max_tokens` and `messages`.
+// Like Anthropic it requires a key, as `x-api-key` or `Authorization: Bearer` (what
+// @anthropic-ai/sdk 1.x sends; else 401 authentication_error), an `anthropic-version` header (else 400
+// invalid_request_error), and `max_tokens` and `messages`.
 // Behaviour is chosen by the model name, so parallel tests never interfere:
 //   (default)  K = min(max_tokens, 8) words "tok ", usage {input 10, output K}; stop end_turn, or
 //              max_tokens when the cap cut it
@@ -84,7 +85,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         req.socket.destroy();
       };
 
-      if (!req.headers['x-api-key']) return json(401, errorBody('authentication_error', 'x-api-key header is required'));
+      if (!req.headers['x-api-key'] && !/^Bearer \S+/.test(req.headers.authorization ?? '')) return json(401, errorBody('authentication_error', 'x-api-key header is required'));
       if (!req.headers['anthropic-version']) return json(400, errorBody('invalid_request_error', 'anthropic-version: header is required'));
       if (req.method !== 'POST' || path !== '/v1/messages') return json(404, errorBody('not_found_error', 'Not found'));
       if (parseFailed || typeof body !== 'object' || body === null) return json(400, errorBody('invalid_request_error', 'There was an error parsing the body of your request.'));
