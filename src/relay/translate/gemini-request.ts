@@ -66,7 +66,7 @@ export function decodeGeminiRequest(body: GeminiGenerateContentRequest, model: s
       if (p.functionCall) {
         const id = p.functionCall.id ?? `call_${++calls}`;
         unanswered.push({ id, name: p.functionCall.name });
-        return [{ type: 'tool_call', id, name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}), ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}), at: pat }];
+        return [{ type: 'tool_call', id, name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}), ...(p.thoughtSignature && p.thoughtSignature !== SKIP_THOUGHT_SIGNATURE ? { signature: p.thoughtSignature } : {}), at: pat }];
       }
       if (p.functionResponse) {
         const fr = p.functionResponse;
