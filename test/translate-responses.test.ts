@@ -171,9 +171,19 @@ describe('provider answers in the caller’s shape', () => {
     expect((openaiToGemini.response(blocked as never).body as any).choices[0]).toMatchObject({ finish_reason: 'content_filter', message: { content: '' } });
   });
 
-  it('treats absurd usage numbers as absent (0), never as a float or a negative', () => {
-    const absurd = { ...openaiToolAnswer, usage: { prompt_tokens: 1e400, completion_tokens: -5, total_tokens: 1.5 } };
-    expect(anthropicToOpenAI.response(absurd as never).usage).toEqual({ inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
+  it.each([
+    ['OpenAI', { prompt_tokens: 1e400, completion_tokens: 5, total_tokens: 5 }],
+    ['OpenAI', { prompt_tokens: 10, completion_tokens: -5, total_tokens: 5 }],
+    ['OpenAI', { prompt_tokens: 10, completion_tokens: 1.5, total_tokens: 5 }],
+    ['OpenAI', { prompt_tokens: '10', completion_tokens: 1, total_tokens: 5 }],
+  ])('untrustworthy %s usage %j is reported as missing (so the metering estimates), not as 0', (_p, usage) => {
+    expect(anthropicToOpenAI.response({ ...openaiToolAnswer, usage } as never).usage).toBeUndefined();
+  });
+
+  it('untrustworthy Anthropic and Gemini usage is missing too; sums past 2^53 as well', () => {
+    expect(openaiToAnthropic.response({ ...anthropicToolAnswer, usage: { input_tokens: 1e20, output_tokens: 1 } } as never).usage).toBeUndefined();
+    expect(openaiToAnthropic.response({ ...anthropicToolAnswer, usage: { input_tokens: 2 ** 52, cache_read_input_tokens: 2 ** 52, output_tokens: 1 } } as never).usage).toBeUndefined();
+    expect(openaiToGemini.response({ ...geminiToolAnswer, usageMetadata: { promptTokenCount: -1, candidatesTokenCount: 3 } } as never).usage).toBeUndefined();
   });
 });
 

@@ -284,6 +284,23 @@ describe('upstream errors and gateway-ended streams', () => {
     expect(t.end()).toBe('');
   });
 
+  it('untrustworthy usage in a stream replaces what came before with "missing", so the metering estimates', () => {
+    const s = sse([
+      a('message_start', { message: { id: 'msg_1', model: 'c', usage: { input_tokens: 5, output_tokens: 1 } } }),
+      a('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      a('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'hi' } }),
+      a('content_block_stop', { index: 0 }),
+      a('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 987654321 } }),
+      a('message_stop', {}),
+    ]).replace('987654321', '1e400'); // JSON.parse reads it as Infinity
+    const t = openaiToAnthropic.stream({ includeUsage: true });
+    const out = parseOut(run(t, s));
+    expect(t.usage).toBeUndefined();
+    expect(t.complete).toBe(true);
+    expect(out.at(-1)!.data).toBe('[DONE]');
+    expect(out.some((o) => o.json !== '[DONE]' && o.json.usage)).toBe(false);
+  });
+
   it('garbage from the upstream is an in-band error, never a throw', () => {
     const t = openaiToGemini.stream();
     const out = parseOut(run(t, 'data: {"candidates": [\r\n\r\n'));

@@ -2,14 +2,16 @@
 import type { AnthropicContentBlock, AnthropicMessagesResponse, AnthropicStopReason, AnthropicUsage } from '../protocols/anthropic.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { count, isObject, newId, parseArguments } from './util.ts';
+import { isObject, newId, parseArguments, readCounts } from './util.ts';
 
 /** Anthropic's input_tokens excludes cache reads and writes; the common Usage counts every prompt token. */
 export function decodeAnthropicUsage(u: Partial<AnthropicUsage> | null | undefined): Usage | undefined {
   if (!isObject(u)) return undefined;
-  const cached = count(u.cache_read_input_tokens);
-  const written = count(u.cache_creation_input_tokens);
-  return { inputTokens: count(u.input_tokens) + cached + written, outputTokens: count(u.output_tokens), cachedInputTokens: cached, cacheWriteTokens: written, reasoningTokens: 0 };
+  return readCounts((count) => {
+    const cached = count(u.cache_read_input_tokens);
+    const written = count(u.cache_creation_input_tokens);
+    return { inputTokens: count(u.input_tokens) + cached + written, outputTokens: count(u.output_tokens), cachedInputTokens: cached, cacheWriteTokens: written, reasoningTokens: 0 };
+  });
 }
 
 export function encodeAnthropicUsage(u: Usage): AnthropicUsage {

@@ -61,7 +61,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         const usage = decodeAnthropicUsage(this.usage);
         return [
           { type: 'finish', stopReason: decodeAnthropicStop(ev.delta?.stop_reason), ...(ev.delta?.stop_sequence ? { stopSequence: ev.delta.stop_sequence } : {}) },
-          ...(usage ? [{ type: 'usage' as const, usage }] : []),
+          { type: 'usage' as const, usage },
         ];
       }
       case 'message_stop':

@@ -1,19 +1,21 @@
 // Gemini generateContent responses (and usageMetadata and finish reasons) ⇄ the intermediate form.
 import type { GeminiFinishReason, GeminiGenerateContentResponse, GeminiPart, GeminiUsageMetadata } from '../protocols/gemini.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { count, isObject, newId, parseArguments } from './util.ts';
+import { isObject, newId, parseArguments, readCounts } from './util.ts';
 
 /** Gemini's candidatesTokenCount excludes thoughts; the common Usage's output includes reasoning. */
 export function decodeGeminiUsage(u: GeminiUsageMetadata | null | undefined): Usage | undefined {
   if (!isObject(u)) return undefined;
-  const thoughts = count(u.thoughtsTokenCount);
-  return {
-    inputTokens: count(u.promptTokenCount) + count(u.toolUsePromptTokenCount),
-    outputTokens: count(u.candidatesTokenCount) + thoughts,
-    cachedInputTokens: count(u.cachedContentTokenCount),
-    cacheWriteTokens: 0,
-    reasoningTokens: thoughts,
-  };
+  return readCounts((count) => {
+    const thoughts = count(u.thoughtsTokenCount);
+    return {
+      inputTokens: count(u.promptTokenCount) + count(u.toolUsePromptTokenCount),
+      outputTokens: count(u.candidatesTokenCount) + thoughts,
+      cachedInputTokens: count(u.cachedContentTokenCount),
+      cacheWriteTokens: 0,
+      reasoningTokens: thoughts,
+    };
+  });
 }
 
 export function encodeGeminiUsage(u: Usage): GeminiUsageMetadata {

@@ -43,8 +43,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     }
     if (candidate?.finishReason) this.finish = { reason: candidate.finishReason, blocked: false };
     else if (!candidate && chunk.promptFeedback?.blockReason) this.finish = { reason: undefined, blocked: true };
-    const usage = decodeGeminiUsage(chunk.usageMetadata);
-    if (usage) out.push({ type: 'usage', usage });
+    if (isObject(chunk.usageMetadata)) out.push({ type: 'usage', usage: decodeGeminiUsage(chunk.usageMetadata) });
     return out;
   }
 

@@ -119,8 +119,8 @@ export type StreamEvent =
   | { type: 'tool_call_start'; index: number; id: string; name: string; signature?: string }
   | { type: 'tool_call_delta'; index: number; arguments: string }
   | { type: 'finish'; stopReason: StopReason; stopSequence?: string }
-  /** Cumulative usage so far (a later event replaces an earlier one). */
-  | { type: 'usage'; usage: Usage }
+  /** Cumulative usage so far (a later event replaces an earlier one); undefined: the provider sent counts that cannot be trusted. */
+  | { type: 'usage'; usage: Usage | undefined }
   /** The upstream said the response is complete (OpenAI `[DONE]`, Anthropic `message_stop`, Gemini EOF). */
   | { type: 'done' }
   | { type: 'error'; message: string; errorType?: string };

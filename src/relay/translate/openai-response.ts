@@ -2,18 +2,18 @@
 import type { OpenAIChatResponse, OpenAIFinishReason, OpenAIMessage, OpenAIUsage } from '../protocols/openai.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { count, isObject, newId } from './util.ts';
+import { isObject, newId, readCounts } from './util.ts';
 
 export function decodeOpenAIUsage(u: OpenAIUsage | null | undefined): Usage | undefined {
   if (!isObject(u)) return undefined;
-  return {
+  return readCounts((count) => ({
     inputTokens: count(u.prompt_tokens),
     outputTokens: count(u.completion_tokens),
     cachedInputTokens: count(u.prompt_tokens_details?.cached_tokens),
     // Not OpenAI's own field; some compatible vendors report cache writes this way.
     cacheWriteTokens: count((u.prompt_tokens_details as { cache_write_tokens?: unknown } | null | undefined)?.cache_write_tokens),
     reasoningTokens: count(u.completion_tokens_details?.reasoning_tokens),
-  };
+  }));
 }
 
 export function encodeOpenAIUsage(u: Usage): OpenAIUsage {

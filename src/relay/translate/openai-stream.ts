@@ -47,8 +47,7 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       this.finished = true;
       out.push({ type: 'finish', stopReason: decodeOpenAIFinish(choice.finish_reason) });
     }
-    const usage = decodeOpenAIUsage(chunk.usage);
-    if (usage) out.push({ type: 'usage', usage });
+    if (isObject(chunk.usage)) out.push({ type: 'usage', usage: decodeOpenAIUsage(chunk.usage) });
     return out;
   }
 

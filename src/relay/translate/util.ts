@@ -5,8 +5,23 @@ import type { ImageSource } from './ir.ts';
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Non-negative integer or 0: usage fields from a provider are only trusted when they are counts. */
-export const count = (v: unknown): number => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+/**
+ * Reads a provider's token counts. An absent count is 0; a present one that is not a non-negative
+ * safe integer (1e400, -5, 1.5, "10") makes the whole usage untrustworthy: undefined, so the
+ * metering treats it as missing (estimates) instead of billing a made-up number.
+ */
+export function readCounts<T extends object>(build: (count: (v: unknown) => number) => T): T | undefined {
+  let bad = false;
+  const count = (v: unknown): number => {
+    if (v == null) return 0;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+    bad = true;
+    return 0;
+  };
+  const out = build(count);
+  if (bad || Object.values(out).some((v) => typeof v === 'number' && !Number.isSafeInteger(v))) return undefined;
+  return out;
+}
 
 export const newId = (prefix: string): string => `${prefix}${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 
