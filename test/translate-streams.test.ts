@@ -166,6 +166,7 @@ describe('Gemini stream → OpenAI and Anthropic callers', () => {
   it('Anthropic caller: thinking, text and tool_use blocks, stop tool_use, usage with cache reads', () => {
     const t = anthropicToGemini.stream({ model: 'gemini-2.5-flash' });
     const out = parseOut(run(t, GEMINI_STREAM));
+    expect(out[0]!.json.message.usage).toEqual({ input_tokens: 120, output_tokens: 40, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
     const starts = out.filter((o) => o.event === 'content_block_start').map((o) => o.json.content_block.type);
     expect(starts).toEqual(['thinking', 'text', 'tool_use']);
     const json = out.filter((o) => o.json.delta?.type === 'input_json_delta').map((o) => o.json.delta.partial_json).join('');

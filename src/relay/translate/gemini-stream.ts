@@ -25,9 +25,11 @@ export class GeminiStreamDecoder implements StreamDecoder {
     if (!isObject(chunk)) throw new TranslationError('data', 'an upstream chunk is not a JSON object');
     if (isObject(chunk.error)) return [{ type: 'error', message: String(chunk.error.message ?? 'upstream error'), ...(chunk.error.status ? { errorType: String(chunk.error.status) } : {}) }];
     const out: StreamEvent[] = [];
+    const usage = isObject(chunk.usageMetadata) ? decodeGeminiUsage(chunk.usageMetadata) : undefined;
     if (!this.started) {
       this.started = true;
-      out.push({ type: 'start', id: String(chunk.responseId ?? newId('gen-')), model: String(chunk.modelVersion ?? this.model) });
+      // Gemini's first chunk already counts the prompt: an Anthropic caller sees it in message_start.
+      out.push({ type: 'start', id: String(chunk.responseId ?? newId('gen-')), model: String(chunk.modelVersion ?? this.model), ...(usage ? { usage } : {}) });
     }
     const candidate = Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined;
     for (const p of candidate?.content?.parts ?? []) {
@@ -43,7 +45,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
     }
     if (candidate?.finishReason) this.finish = { reason: candidate.finishReason, blocked: false };
     else if (!candidate && chunk.promptFeedback?.blockReason) this.finish = { reason: undefined, blocked: true };
-    if (isObject(chunk.usageMetadata)) out.push({ type: 'usage', usage: decodeGeminiUsage(chunk.usageMetadata) });
+    if (isObject(chunk.usageMetadata)) out.push({ type: 'usage', usage });
     return out;
   }
 
