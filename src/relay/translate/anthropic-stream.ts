@@ -126,7 +126,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   }
 
   encode(e: StreamEvent): string {
-    const pre = e.type === 'start' || e.type === 'error' ? '' : this.start(newId('msg_'), '');
+    const pre = this.started || e.type === 'start' || e.type === 'error' ? '' : this.start(newId('msg_'), '');
     switch (e.type) {
       case 'start':
         if (e.usage) this.usage = e.usage;
