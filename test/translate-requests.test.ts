@@ -315,6 +315,24 @@ describe('Gemini caller → OpenAI / Anthropic channels', () => {
     });
   });
 
+  it('pairs id-less calls of one name with their responses in order, and puts tool results first for Anthropic', () => {
+    const up = geminiToAnthropic.request({
+      contents: [
+        { role: 'user', parts: [{ text: 'Paris and Rome?' }] },
+        { role: 'model', parts: [{ functionCall: { name: 'w', args: { l: 'Paris' } } }, { functionCall: { name: 'w', args: { l: 'Rome' } } }] },
+        { role: 'user', parts: [{ text: 'here:' }, { functionResponse: { name: 'w', response: { output: 'sun' } } }, { functionResponse: { name: 'w', response: { error: 'no data' } } }] },
+      ],
+    }, { model: 'claude' });
+    expect(up.body.messages.slice(1)).toEqual([
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'call_1', name: 'w', input: { l: 'Paris' } }, { type: 'tool_use', id: 'call_2', name: 'w', input: { l: 'Rome' } }] },
+      { role: 'user', content: [
+        { type: 'tool_result', tool_use_id: 'call_1', content: [{ type: 'text', text: 'sun' }] },
+        { type: 'tool_result', tool_use_id: 'call_2', content: [{ type: 'text', text: 'no data' }], is_error: true },
+        { type: 'text', text: 'here:' },
+      ] },
+    ]);
+  });
+
   it.each([
     [{ tools: [{ googleSearch: {} }] }, 'tools[0].googleSearch'],
     [{ generationConfig: { candidateCount: 2 } }, 'generationConfig.candidateCount'],
