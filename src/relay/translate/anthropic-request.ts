@@ -1,116 +1,130 @@
 // Anthropic Messages requests ⇄ the intermediate form.
-import type {
-  AnthropicCacheControl,
-  AnthropicContentBlock,
-  AnthropicImageBlock,
-  AnthropicMessage,
-  AnthropicMessagesRequest,
-  AnthropicTextBlock,
-  AnthropicToolChoice,
-} from '../protocols/anthropic.ts';
+import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicMessagesRequest, AnthropicTextBlock } from '../protocols/anthropic.ts';
 import { unsupported } from './errors.ts';
 import { fieldOf } from './fields.ts';
 import type { CacheHint, ChatRequest, ImagePart, Message, Part, TextPart, ToolDef, TranslateOptions } from './ir.ts';
-import { isObject, parseArguments } from './util.ts';
+import { arr, isObject, obj, optInt, optNum, optStr, optStrArr, parseArguments, str } from './util.ts';
 
-const cacheOf = (cc: AnthropicCacheControl | null | undefined): { cache?: CacheHint } => (cc ? { cache: cc.ttl ? { ttl: cc.ttl } : {} } : {});
+const cacheOf = (cc: unknown): { cache?: CacheHint } => (isObject(cc) ? { cache: typeof cc.ttl === 'string' ? { ttl: cc.ttl } : {} } : {});
 
-function textBlock(b: AnthropicContentBlock, at: string): TextPart {
-  const t = b as AnthropicTextBlock;
-  if (typeof t.text !== 'string') unsupported(`${at}.text`, 'must be a string');
-  return { type: 'text', text: t.text, at, ...cacheOf(t.cache_control) };
+function textBlock(b: Record<string, unknown>, at: string): TextPart {
+  return { type: 'text', text: str(b.text, `${at}.text`), at, ...cacheOf(b.cache_control) };
 }
 
-function imageBlock(b: AnthropicContentBlock, at: string): ImagePart {
-  const s = (b as AnthropicImageBlock).source;
-  if (isObject(s) && s.type === 'base64' && typeof s.data === 'string' && typeof s.media_type === 'string') {
-    return { type: 'image', source: { kind: 'base64', mediaType: s.media_type, data: s.data }, at, ...cacheOf((b as AnthropicImageBlock).cache_control) };
+function imageBlock(b: Record<string, unknown>, at: string): ImagePart {
+  const s = obj(b.source, `${at}.source`);
+  if (s.type === 'base64') {
+    return { type: 'image', source: { kind: 'base64', mediaType: str(s.media_type, `${at}.source.media_type`), data: str(s.data, `${at}.source.data`) }, at, ...cacheOf(b.cache_control) };
   }
-  if (isObject(s) && s.type === 'url' && typeof s.url === 'string') return { type: 'image', source: { kind: 'url', url: s.url }, at, ...cacheOf((b as AnthropicImageBlock).cache_control) };
-  return unsupported(`${at}.source.type`, `image source '${String(isObject(s) ? s.type : s)}' has no equivalent at this provider (use base64 or url)`);
+  if (s.type === 'url') return { type: 'image', source: { kind: 'url', url: str(s.url, `${at}.source.url`) }, at, ...cacheOf(b.cache_control) };
+  return unsupported(`${at}.source.type`, `image source '${String(s.type)}' has no equivalent at this provider (use base64 or url)`);
 }
 
-const blocksOf = (content: AnthropicMessage['content'] | undefined): AnthropicContentBlock[] =>
-  typeof content === 'string' ? [{ type: 'text', text: content }] : Array.isArray(content) ? content : [];
+/** A message's (or tool result's) content as blocks, each with its path. */
+function blocksOf(content: unknown, at: string): Array<[Record<string, unknown>, string]> {
+  if (content == null) return [];
+  if (typeof content === 'string') return [[{ type: 'text', text: content }, at]];
+  return arr(content, at).map((b, j) => [obj(b, `${at}[${j}]`), `${at}[${j}]`]);
+}
+
+function decodeBlock(b: Record<string, unknown>, at: string, names: Map<string, string>): Part {
+  switch (b.type) {
+    case 'text':
+      return textBlock(b, at);
+    case 'image':
+      return imageBlock(b, at);
+    case 'tool_use': {
+      const id = str(b.id, `${at}.id`);
+      const name = str(b.name, `${at}.name`);
+      names.set(id, name);
+      return { type: 'tool_call', id, name, arguments: JSON.stringify(b.input ?? {}), at };
+    }
+    case 'tool_result': {
+      const id = str(b.tool_use_id, `${at}.tool_use_id`);
+      const name = names.get(id);
+      if (name === undefined) unsupported(`${at}.tool_use_id`, 'names no tool_use of an earlier assistant message');
+      const content = blocksOf(b.content, `${at}.content`).map(([c, cat]): TextPart | ImagePart => {
+        if (c.type === 'text') return textBlock(c, cat);
+        if (c.type === 'image') return imageBlock(c, cat);
+        return unsupported(`${cat}.type`, `'${String(c.type)}' inside a tool result has no equivalent at this provider`);
+      });
+      return { type: 'tool_result', toolCallId: id, name: name!, content, isError: b.is_error === true, at, ...cacheOf(b.cache_control) };
+    }
+    case 'thinking': {
+      const signature = optStr(b.signature, `${at}.signature`);
+      return { type: 'thinking', text: str(b.thinking, `${at}.thinking`), ...(signature ? { signature } : {}), at };
+    }
+    case 'redacted_thinking':
+      return { type: 'redacted_thinking', data: str(b.data, `${at}.data`), at };
+    default:
+      return unsupported(`${at}.type`, `content block '${String(b.type)}' has no equivalent at this provider`);
+  }
+}
+
+function decodeToolChoice(raw: unknown, req: ChatRequest): void {
+  const tc = obj(raw, 'tool_choice');
+  if (tc.type === 'auto' || tc.type === 'none') req.toolChoice = { type: tc.type };
+  else if (tc.type === 'any') req.toolChoice = { type: 'required' };
+  else if (tc.type === 'tool') req.toolChoice = { type: 'tool', name: str(tc.name, 'tool_choice.name') };
+  else unsupported('tool_choice.type', `'${String(tc.type)}' is not a known tool choice`);
+  if (tc.disable_parallel_tool_use === true) req.parallelToolCalls = false;
+}
+
+function decodeThinking(raw: unknown): ChatRequest['thinking'] {
+  const th = obj(raw, 'thinking');
+  if (th.type === 'enabled') {
+    const budget = optInt(th.budget_tokens, 'thinking.budget_tokens');
+    return { enabled: true, ...(budget != null ? { budgetTokens: budget } : {}) };
+  }
+  if (th.type === 'disabled') return { enabled: false };
+  if (th.type === 'adaptive') return { enabled: true };
+  return unsupported('thinking.type', `'${String(th.type)}' is not a known thinking mode`);
+}
 
 export function decodeAnthropicRequest(body: AnthropicMessagesRequest): ChatRequest {
-  if (!isObject(body) || !Array.isArray(body.messages)) unsupported('messages', 'must be an array');
+  obj(body, 'body');
   for (const f of ['container', 'mcp_servers', 'context_management', 'output_format'] as const) {
     if (body[f] != null) unsupported(f, 'has no equivalent at this provider');
   }
-  const system: TextPart[] =
-    typeof body.system === 'string'
-      ? body.system ? [{ type: 'text', text: body.system, at: 'system' }] : []
-      : Array.isArray(body.system) ? body.system.map((b, i) => textBlock(b, `system[${i}]`)) : [];
+  const system = typeof body.system === 'string' ? (body.system ? [{ type: 'text' as const, text: body.system, at: 'system' }] : []) : blocksOf(body.system, 'system').map(([b, at]) => textBlock(b, at));
   const names = new Map<string, string>();
-  const messages: Message[] = body.messages.map((m, i): Message => {
+  const messages = arr(body.messages, 'messages').map((raw, i): Message => {
     const at = `messages[${i}]`;
-    if (!isObject(m) || (m.role !== 'user' && m.role !== 'assistant')) unsupported(`${at}.role`, "must be 'user' or 'assistant'");
-    const parts = blocksOf(m.content).map((b, j): Part => {
-      const bat = typeof m.content === 'string' ? `${at}.content` : `${at}.content[${j}]`;
-      switch (b.type) {
-        case 'text':
-          return textBlock(b, bat);
-        case 'image':
-          return imageBlock(b, bat);
-        case 'tool_use': {
-          const u = b as { id: string; name: string; input: unknown };
-          names.set(u.id, u.name);
-          return { type: 'tool_call', id: u.id, name: u.name, arguments: JSON.stringify(u.input ?? {}), at: bat };
-        }
-        case 'tool_result': {
-          const r = b as { tool_use_id: string; content?: AnthropicMessage['content']; is_error?: boolean; cache_control?: AnthropicCacheControl };
-          const name = names.get(r.tool_use_id);
-          if (name === undefined) unsupported(`${bat}.tool_use_id`, 'names no tool_use of an earlier assistant message');
-          const content = blocksOf(r.content).map((c, k): TextPart | ImagePart => {
-            const cat = `${bat}.content[${k}]`;
-            if (c.type === 'text') return textBlock(c, cat);
-            if (c.type === 'image') return imageBlock(c, cat);
-            return unsupported(`${cat}.type`, `'${c.type}' inside a tool result has no equivalent at this provider`);
-          });
-          return { type: 'tool_result', toolCallId: r.tool_use_id, name: name!, content, isError: r.is_error === true, at: bat, ...cacheOf(r.cache_control) };
-        }
-        case 'thinking': {
-          const t = b as { thinking: string; signature?: string };
-          return { type: 'thinking', text: String(t.thinking ?? ''), ...(t.signature ? { signature: t.signature } : {}), at: bat };
-        }
-        case 'redacted_thinking':
-          return { type: 'redacted_thinking', data: String((b as { data?: unknown }).data ?? ''), at: bat };
-        default:
-          return unsupported(`${bat}.type`, `content block '${b.type}' has no equivalent at this provider`);
-      }
-    });
-    return { role: m.role, parts, at };
+    const m = obj(raw, at);
+    if (m.role !== 'user' && m.role !== 'assistant') unsupported(`${at}.role`, "must be 'user' or 'assistant'");
+    const parts = blocksOf(m.content, `${at}.content`).map(([b, bat]) => decodeBlock(b, bat, names));
+    return { role: m.role as 'user' | 'assistant', parts, at };
   });
 
   const req: ChatRequest = { source: 'anthropic', model: String(body.model ?? ''), system, messages, stream: body.stream === true };
-  if (body.max_tokens != null) req.maxOutputTokens = body.max_tokens;
-  if (body.temperature != null) req.temperature = body.temperature;
-  if (body.top_p != null) req.topP = body.top_p;
-  if (body.top_k != null) req.topK = body.top_k;
-  if (body.stop_sequences?.length) req.stop = body.stop_sequences;
-  if (typeof body.metadata?.user_id === 'string') req.user = body.metadata.user_id;
-  if (Array.isArray(body.tools)) {
-    req.tools = body.tools.map((t, i): ToolDef => {
-      if (t.type != null && t.type !== 'custom') return unsupported(`tools[${i}].type`, `server tool '${t.type}' runs at Anthropic only`);
-      return { name: t.name, ...(t.description != null ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} }, at: `tools[${i}]`, ...cacheOf(t.cache_control) };
+  const max = optInt(body.max_tokens, 'max_tokens');
+  if (max != null) req.maxOutputTokens = max;
+  const temperature = optNum(body.temperature, 'temperature');
+  if (temperature != null) req.temperature = temperature;
+  const topP = optNum(body.top_p, 'top_p');
+  if (topP != null) req.topP = topP;
+  const topK = optInt(body.top_k, 'top_k');
+  if (topK != null) req.topK = topK;
+  const stop = optStrArr(body.stop_sequences, 'stop_sequences');
+  if (stop?.length) req.stop = stop;
+  const user = isObject(body.metadata) ? optStr(body.metadata.user_id, 'metadata.user_id') : undefined;
+  if (user != null) req.user = user;
+  if (body.tools != null) {
+    req.tools = arr(body.tools, 'tools').map((raw, i): ToolDef => {
+      const t = obj(raw, `tools[${i}]`);
+      if (t.type != null && t.type !== 'custom') return unsupported(`tools[${i}].type`, `server tool '${String(t.type)}' runs at Anthropic only`);
+      const description = optStr(t.description, `tools[${i}].description`);
+      return {
+        name: str(t.name, `tools[${i}].name`),
+        ...(description != null ? { description } : {}),
+        parameters: t.input_schema == null ? { type: 'object', properties: {} } : obj(t.input_schema, `tools[${i}].input_schema`),
+        at: `tools[${i}]`,
+        ...cacheOf(t.cache_control),
+      };
     });
   }
-  const tc = body.tool_choice as AnthropicToolChoice | undefined;
-  if (tc != null) {
-    if (tc.type === 'auto' || tc.type === 'none') req.toolChoice = { type: tc.type };
-    else if (tc.type === 'any') req.toolChoice = { type: 'required' };
-    else if (tc.type === 'tool') req.toolChoice = { type: 'tool', name: tc.name };
-    else unsupported('tool_choice.type', `'${String((tc as { type: unknown }).type)}' is not a known tool choice`);
-    if ('disable_parallel_tool_use' in tc && tc.disable_parallel_tool_use === true) req.parallelToolCalls = false;
-  }
-  const th = body.thinking as { type?: string; budget_tokens?: number } | undefined;
-  if (th != null) {
-    if (th.type === 'enabled') req.thinking = { enabled: true, ...(th.budget_tokens != null ? { budgetTokens: th.budget_tokens } : {}) };
-    else if (th.type === 'disabled') req.thinking = { enabled: false };
-    else if (th.type === 'adaptive') req.thinking = { enabled: true };
-    else unsupported('thinking.type', `'${String(th.type)}' is not a known thinking mode`);
-  }
+  if (body.tool_choice != null) decodeToolChoice(body.tool_choice, req);
+  if (body.thinking != null) req.thinking = decodeThinking(body.thinking);
   return req;
 }
 

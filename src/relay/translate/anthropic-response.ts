@@ -2,7 +2,7 @@
 import type { AnthropicContentBlock, AnthropicMessagesResponse, AnthropicStopReason, AnthropicUsage } from '../protocols/anthropic.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { isObject, newId, parseArguments, readCounts } from './util.ts';
+import { isObject, newId, obj, optStr, parseArguments, readCounts, str } from './util.ts';
 
 /** Anthropic's input_tokens excludes cache reads and writes; the common Usage counts every prompt token. */
 export function decodeAnthropicUsage(u: Partial<AnthropicUsage> | null | undefined): Usage | undefined {
@@ -59,22 +59,22 @@ export function encodeAnthropicStop(r: StopReason): AnthropicStopReason {
 
 export function decodeAnthropicResponse(body: AnthropicMessagesResponse): ChatResponse {
   if (!isObject(body) || !Array.isArray(body.content)) unsupported('content', 'the upstream answer has no content');
-  const parts = body.content.flatMap((b, i): Part[] => {
+  const parts = body.content.flatMap((raw, i): Part[] => {
+    const at = `content[${i}]`;
+    const b = obj(raw, at);
     switch (b.type) {
       case 'text':
-        return [{ type: 'text', text: String((b as { text?: unknown }).text ?? '') }];
-      case 'tool_use': {
-        const u = b as { id: string; name: string; input: unknown };
-        return [{ type: 'tool_call', id: u.id, name: u.name, arguments: JSON.stringify(u.input ?? {}) }];
-      }
+        return [{ type: 'text', text: str(b.text, `${at}.text`) }];
+      case 'tool_use':
+        return [{ type: 'tool_call', id: str(b.id, `${at}.id`), name: str(b.name, `${at}.name`), arguments: JSON.stringify(b.input ?? {}) }];
       case 'thinking': {
-        const t = b as { thinking?: string; signature?: string };
-        return [{ type: 'thinking', text: String(t.thinking ?? ''), ...(t.signature ? { signature: t.signature } : {}) }];
+        const signature = optStr(b.signature, `${at}.signature`);
+        return [{ type: 'thinking', text: str(b.thinking, `${at}.thinking`), ...(signature ? { signature } : {}) }];
       }
       case 'redacted_thinking':
-        return [{ type: 'redacted_thinking', data: String((b as { data?: unknown }).data ?? '') }];
+        return [{ type: 'redacted_thinking', data: str(b.data, `${at}.data`) }];
       default:
-        return unsupported(`content[${i}].type`, `the upstream answered with a '${b.type}' block, which has no equivalent in the caller's protocol`);
+        return unsupported(`${at}.type`, `the upstream answered with a '${String(b.type)}' block, which has no equivalent in the caller's protocol`);
     }
   });
   const usage = decodeAnthropicUsage(body.usage);

@@ -4,7 +4,7 @@ import type { GeminiContent, GeminiGenerateContentRequest, GeminiPart } from '..
 import { unsupported } from './errors.ts';
 import { fieldOf } from './fields.ts';
 import type { ChatRequest, ImagePart, Message, Part, TextPart, ToolDef } from './ir.ts';
-import { imageTypeOfUrl, isObject, parseArguments } from './util.ts';
+import { arr, imageTypeOfUrl, isObject, obj, optArr, optInt, optNum, optStr, optStrArr, parseArguments, str } from './util.ts';
 
 /**
  * Gemini accepts a functionCall without a thought signature from another model only with this
@@ -37,101 +37,157 @@ function responseText(response: unknown): { text: string; isError: boolean } {
   return { text: JSON.stringify(response ?? {}), isError: false };
 }
 
-function mediaPart(p: GeminiPart, at: string): ImagePart {
-  if (p.inlineData) {
-    if (!p.inlineData.mimeType?.startsWith('image/')) unsupported(`${at}.inlineData.mimeType`, `'${p.inlineData.mimeType}' data has no equivalent at this provider (images only)`);
-    return { type: 'image', source: { kind: 'base64', mediaType: p.inlineData.mimeType, data: p.inlineData.data }, at };
+function mediaPart(p: Record<string, unknown>, at: string): ImagePart {
+  if (p.inlineData != null) {
+    const d = obj(p.inlineData, `${at}.inlineData`);
+    const mimeType = str(d.mimeType, `${at}.inlineData.mimeType`);
+    if (!mimeType.startsWith('image/')) unsupported(`${at}.inlineData.mimeType`, `'${mimeType}' data has no equivalent at this provider (images only)`);
+    return { type: 'image', source: { kind: 'base64', mediaType: mimeType, data: str(d.data, `${at}.inlineData.data`) }, at };
   }
-  const f = p.fileData!;
-  if (!/^https?:\/\//i.test(f.fileUri ?? '')) unsupported(`${at}.fileData.fileUri`, 'only public http(s) image URLs can be passed to this provider (Gemini file and gs:// URIs cannot)');
-  if (f.mimeType && !f.mimeType.startsWith('image/')) unsupported(`${at}.fileData.mimeType`, `'${f.mimeType}' files have no equivalent at this provider (images only)`);
-  return { type: 'image', source: { kind: 'url', url: f.fileUri }, at };
+  const f = obj(p.fileData, `${at}.fileData`);
+  const uri = str(f.fileUri, `${at}.fileData.fileUri`);
+  if (!/^https?:\/\//i.test(uri)) unsupported(`${at}.fileData.fileUri`, 'only public http(s) image URLs can be passed to this provider (Gemini file and gs:// URIs cannot)');
+  const mimeType = optStr(f.mimeType, `${at}.fileData.mimeType`);
+  if (mimeType && !mimeType.startsWith('image/')) unsupported(`${at}.fileData.mimeType`, `'${mimeType}' files have no equivalent at this provider (images only)`);
+  return { type: 'image', source: { kind: 'url', url: uri }, at };
+}
+
+/** Matches Gemini's functionCall / functionResponse pairs, making up ids where Gemini sent none. */
+class CallLedger {
+  private made = 0;
+  private readonly unanswered: Array<{ id: string; name: string }> = [];
+
+  call(id: string | undefined, name: string): string {
+    const callId = id ?? `call_${++this.made}`;
+    this.unanswered.push({ id: callId, name });
+    return callId;
+  }
+
+  /** The call a response answers: by id when it has one, else the oldest unanswered of that name. */
+  answer(id: string | undefined, name: string, at: string): string {
+    const k = this.unanswered.findIndex((u) => (id ? u.id === id : u.name === name));
+    if (k < 0) unsupported(`${at}.functionResponse`, 'answers no functionCall of an earlier model turn');
+    return this.unanswered.splice(k, 1)[0]!.id;
+  }
+}
+
+function decodePart(raw: unknown, at: string, calls: CallLedger): Part[] {
+  const p = obj(raw, at);
+  const signature = optStr(p.thoughtSignature, `${at}.thoughtSignature`);
+  if (p.functionCall != null) {
+    const fc = obj(p.functionCall, `${at}.functionCall`);
+    const name = str(fc.name, `${at}.functionCall.name`);
+    const id = calls.call(optStr(fc.id, `${at}.functionCall.id`), name);
+    const args = fc.args == null ? {} : obj(fc.args, `${at}.functionCall.args`);
+    return [{ type: 'tool_call', id, name, arguments: JSON.stringify(args), ...(signature && signature !== SKIP_THOUGHT_SIGNATURE ? { signature } : {}), at }];
+  }
+  if (p.functionResponse != null) {
+    const fr = obj(p.functionResponse, `${at}.functionResponse`);
+    const name = str(fr.name, `${at}.functionResponse.name`);
+    const toolCallId = calls.answer(optStr(fr.id, `${at}.functionResponse.id`), name, at);
+    const { text, isError } = responseText(fr.response);
+    return [{ type: 'tool_result', toolCallId, name, content: [{ type: 'text', text }], isError, at }];
+  }
+  if (typeof p.text === 'string') {
+    if (p.thought === true) return [{ type: 'thinking', text: p.text, ...(signature ? { signature } : {}), at }];
+    return p.text === '' ? [] : [{ type: 'text', text: p.text, at }];
+  }
+  if (p.inlineData != null || p.fileData != null) return [mediaPart(p, at)];
+  return unsupported(at, `part '${Object.keys(p).join(',')}' has no equivalent at this provider`);
+}
+
+function decodeGenerationConfig(raw: unknown, req: ChatRequest): void {
+  const at = 'generationConfig';
+  const g = obj(raw, at);
+  if (g.candidateCount != null && g.candidateCount !== 1) unsupported(`${at}.candidateCount`, 'several candidates can only be served by a Gemini channel');
+  if (g.responseLogprobs === true) unsupported(`${at}.responseLogprobs`, 'log probabilities can only be served by a Gemini channel');
+  if (optStrArr(g.responseModalities, `${at}.responseModalities`)?.some((m) => m.toUpperCase() !== 'TEXT')) unsupported(`${at}.responseModalities`, 'only text output can be translated');
+  const max = optInt(g.maxOutputTokens, `${at}.maxOutputTokens`);
+  if (max != null) req.maxOutputTokens = max;
+  const temperature = optNum(g.temperature, `${at}.temperature`);
+  if (temperature != null) req.temperature = temperature;
+  const topP = optNum(g.topP, `${at}.topP`);
+  if (topP != null) req.topP = topP;
+  const topK = optInt(g.topK, `${at}.topK`);
+  if (topK != null) req.topK = topK;
+  const stop = optStrArr(g.stopSequences, `${at}.stopSequences`);
+  if (stop?.length) req.stop = stop;
+  const presence = optNum(g.presencePenalty, `${at}.presencePenalty`);
+  if (presence) req.presencePenalty = presence;
+  const frequency = optNum(g.frequencyPenalty, `${at}.frequencyPenalty`);
+  if (frequency) req.frequencyPenalty = frequency;
+  const seed = optInt(g.seed, `${at}.seed`);
+  if (seed != null) req.seed = seed;
+  const mime = optStr(g.responseMimeType, `${at}.responseMimeType`);
+  if (mime === 'application/json') {
+    const schema = g.responseJsonSchema ?? (g.responseSchema != null ? openApiToJsonSchema(g.responseSchema) : undefined);
+    req.responseFormat = isObject(schema) ? { type: 'json_schema', name: 'response', schema } : { type: 'json' };
+  } else if (mime != null && mime !== 'text/plain') {
+    unsupported(`${at}.responseMimeType`, `'${mime}' cannot be translated`);
+  }
+  if (g.thinkingConfig != null) {
+    const th = obj(g.thinkingConfig, `${at}.thinkingConfig`);
+    const budget = optInt(th.thinkingBudget, `${at}.thinkingConfig.thinkingBudget`);
+    const level = optStr(th.thinkingLevel, `${at}.thinkingConfig.thinkingLevel`)?.toLowerCase();
+    if (budget === 0) req.thinking = { enabled: false };
+    else if (budget != null && budget > 0) req.thinking = { enabled: true, budgetTokens: budget };
+    else if (level && Object.hasOwn(LEVEL_EFFORT, level)) req.thinking = { enabled: true, effort: LEVEL_EFFORT[level as keyof typeof LEVEL_EFFORT] };
+    else if (budget === -1 || th.includeThoughts === true) req.thinking = { enabled: true };
+  }
+}
+
+function decodeTools(raw: unknown): ToolDef[] {
+  const tools: ToolDef[] = [];
+  arr(raw, 'tools').forEach((rt, i) => {
+    const t = obj(rt, `tools[${i}]`);
+    const other = Object.keys(t).filter((k) => k !== 'functionDeclarations');
+    if (other.length) unsupported(`tools[${i}].${other[0]}`, 'Gemini built-in tools run at Gemini only');
+    optArr(t.functionDeclarations, `tools[${i}].functionDeclarations`).forEach((rf, j) => {
+      const at = `tools[${i}].functionDeclarations[${j}]`;
+      const f = obj(rf, at);
+      const parameters = f.parametersJsonSchema != null ? obj(f.parametersJsonSchema, `${at}.parametersJsonSchema`) : f.parameters != null ? obj(openApiToJsonSchema(obj(f.parameters, `${at}.parameters`)), `${at}.parameters`) : { type: 'object', properties: {} };
+      const description = optStr(f.description, `${at}.description`);
+      tools.push({ name: str(f.name, `${at}.name`), ...(description != null ? { description } : {}), parameters, at });
+    });
+  });
+  return tools;
+}
+
+function decodeToolConfig(raw: unknown, req: ChatRequest, toolCount: number): void {
+  const at = 'toolConfig.functionCallingConfig';
+  const fc = isObject(raw) && raw.functionCallingConfig != null ? obj(raw.functionCallingConfig, at) : undefined;
+  if (!fc) return;
+  if (fc.mode === 'AUTO') req.toolChoice = { type: 'auto' };
+  else if (fc.mode === 'NONE') req.toolChoice = { type: 'none' };
+  else if (fc.mode === 'ANY') {
+    const names = optStrArr(fc.allowedFunctionNames, `${at}.allowedFunctionNames`) ?? [];
+    if (names.length === 1) req.toolChoice = { type: 'tool', name: names[0]! };
+    else if (names.length > 1 && names.length < toolCount) unsupported(`${at}.allowedFunctionNames`, 'a required subset of several functions cannot be expressed at this provider');
+    else req.toolChoice = { type: 'required' };
+  } else if (fc.mode === 'VALIDATED') unsupported(`${at}.mode`, 'VALIDATED exists at Gemini only');
 }
 
 export function decodeGeminiRequest(body: GeminiGenerateContentRequest, model: string, stream: boolean): ChatRequest {
-  if (!isObject(body) || !Array.isArray(body.contents)) unsupported('contents', 'must be an array');
+  obj(body, 'body');
   if (body.cachedContent != null) unsupported('cachedContent', 'Gemini context caches exist at Gemini only');
-  const system: TextPart[] = (body.systemInstruction?.parts ?? []).map((p, i) => {
-    if (typeof p.text !== 'string') unsupported(`systemInstruction.parts[${i}]`, 'only text can be a system instruction at this provider');
-    return { type: 'text', text: p.text!, at: `systemInstruction.parts[${i}]` };
-  });
-  let calls = 0;
-  const unanswered: Array<{ id: string; name: string }> = [];
-  const messages = body.contents.map((c: GeminiContent, i): Message => {
+  const si = body.systemInstruction == null ? undefined : obj(body.systemInstruction, 'systemInstruction');
+  const system: TextPart[] = optArr(si?.parts, 'systemInstruction.parts').map((p, i) => ({
+    type: 'text',
+    text: str(obj(p, `systemInstruction.parts[${i}]`).text, `systemInstruction.parts[${i}].text`),
+    at: `systemInstruction.parts[${i}]`,
+  }));
+  const calls = new CallLedger();
+  const messages = arr(body.contents, 'contents').map((raw, i): Message => {
     const at = `contents[${i}]`;
-    if (!isObject(c) || !Array.isArray(c.parts)) unsupported(`${at}.parts`, 'must be an array');
-    const role = c.role === 'model' ? 'assistant' : 'user';
-    const parts = c.parts.flatMap((p, j): Part[] => {
-      const pat = `${at}.parts[${j}]`;
-      if (p.functionCall) {
-        const id = p.functionCall.id ?? `call_${++calls}`;
-        unanswered.push({ id, name: p.functionCall.name });
-        return [{ type: 'tool_call', id, name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}), ...(p.thoughtSignature && p.thoughtSignature !== SKIP_THOUGHT_SIGNATURE ? { signature: p.thoughtSignature } : {}), at: pat }];
-      }
-      if (p.functionResponse) {
-        const fr = p.functionResponse;
-        const k = unanswered.findIndex((u) => (fr.id ? u.id === fr.id : u.name === fr.name));
-        if (k < 0) unsupported(`${pat}.functionResponse`, 'answers no functionCall of an earlier model turn');
-        const [call] = unanswered.splice(k, 1);
-        const { text, isError } = responseText(fr.response);
-        return [{ type: 'tool_result', toolCallId: call!.id, name: fr.name, content: [{ type: 'text', text }], isError, at: pat }];
-      }
-      if (typeof p.text === 'string') {
-        if (p.thought === true) return [{ type: 'thinking', text: p.text, ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}), at: pat }];
-        return p.text === '' ? [] : [{ type: 'text', text: p.text, at: pat }];
-      }
-      if (p.inlineData || p.fileData) return [mediaPart(p, pat)];
-      return unsupported(pat, `part '${Object.keys(p).join(',')}' has no equivalent at this provider`);
-    });
-    return { role, parts, at };
+    const c = obj(raw, at);
+    const parts = arr(c.parts, `${at}.parts`).flatMap((p, j) => decodePart(p, `${at}.parts[${j}]`, calls));
+    return { role: c.role === 'model' ? 'assistant' : 'user', parts, at };
   });
-
   const req: ChatRequest = { source: 'gemini', model, system, messages, stream };
-  const g = body.generationConfig ?? {};
-  if (g.candidateCount != null && g.candidateCount !== 1) unsupported('generationConfig.candidateCount', 'several candidates can only be served by a Gemini channel');
-  if (g.responseLogprobs === true) unsupported('generationConfig.responseLogprobs', 'log probabilities can only be served by a Gemini channel');
-  if (g.responseModalities?.some((m) => m.toUpperCase() !== 'TEXT')) unsupported('generationConfig.responseModalities', 'only text output can be translated');
-  if (g.maxOutputTokens != null) req.maxOutputTokens = g.maxOutputTokens;
-  if (g.temperature != null) req.temperature = g.temperature;
-  if (g.topP != null) req.topP = g.topP;
-  if (g.topK != null) req.topK = g.topK;
-  if (g.stopSequences?.length) req.stop = g.stopSequences;
-  if (g.presencePenalty) req.presencePenalty = g.presencePenalty;
-  if (g.frequencyPenalty) req.frequencyPenalty = g.frequencyPenalty;
-  if (g.seed != null) req.seed = g.seed;
-  if (g.responseMimeType === 'application/json') {
-    const schema = g.responseJsonSchema ?? (g.responseSchema != null ? openApiToJsonSchema(g.responseSchema) : undefined);
-    req.responseFormat = isObject(schema) ? { type: 'json_schema', name: 'response', schema } : { type: 'json' };
-  } else if (g.responseMimeType != null && g.responseMimeType !== 'text/plain') {
-    unsupported('generationConfig.responseMimeType', `'${g.responseMimeType}' cannot be translated`);
-  }
-  const th = g.thinkingConfig;
-  if (th) {
-    const level = th.thinkingLevel?.toLowerCase() as keyof typeof LEVEL_EFFORT | undefined;
-    if (th.thinkingBudget === 0) req.thinking = { enabled: false };
-    else if (th.thinkingBudget != null && th.thinkingBudget > 0) req.thinking = { enabled: true, budgetTokens: th.thinkingBudget };
-    else if (level && LEVEL_EFFORT[level]) req.thinking = { enabled: true, effort: LEVEL_EFFORT[level] };
-    else if (th.thinkingBudget === -1 || th.includeThoughts) req.thinking = { enabled: true };
-  }
-  const tools: ToolDef[] = [];
-  (body.tools ?? []).forEach((t, i) => {
-    const other = Object.keys(t).filter((k) => k !== 'functionDeclarations');
-    if (other.length) unsupported(`tools[${i}].${other[0]}`, 'Gemini built-in tools run at Gemini only');
-    (t.functionDeclarations ?? []).forEach((f, j) => {
-      const parameters = f.parametersJsonSchema ?? (f.parameters != null ? openApiToJsonSchema(f.parameters) : { type: 'object', properties: {} });
-      tools.push({ name: f.name, ...(f.description != null ? { description: f.description } : {}), parameters: parameters as Record<string, unknown>, at: `tools[${i}].functionDeclarations[${j}]` });
-    });
-  });
+  if (body.generationConfig != null) decodeGenerationConfig(body.generationConfig, req);
+  const tools = body.tools == null ? [] : decodeTools(body.tools);
   if (tools.length) req.tools = tools;
-  const fc = body.toolConfig?.functionCallingConfig;
-  if (fc?.mode === 'AUTO') req.toolChoice = { type: 'auto' };
-  else if (fc?.mode === 'NONE') req.toolChoice = { type: 'none' };
-  else if (fc?.mode === 'ANY') {
-    const names = fc.allowedFunctionNames ?? [];
-    if (names.length === 1) req.toolChoice = { type: 'tool', name: names[0]! };
-    else if (names.length > 1 && names.length < tools.length) unsupported('toolConfig.functionCallingConfig.allowedFunctionNames', 'a required subset of several functions cannot be expressed at this provider');
-    else req.toolChoice = { type: 'required' };
-  } else if (fc?.mode === 'VALIDATED') unsupported('toolConfig.functionCallingConfig.mode', 'VALIDATED exists at Gemini only');
+  decodeToolConfig(body.toolConfig, req, tools.length);
   return req;
 }
 

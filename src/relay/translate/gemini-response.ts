@@ -1,7 +1,9 @@
 // Gemini generateContent responses (and usageMetadata and finish reasons) ⇄ the intermediate form.
 import type { GeminiFinishReason, GeminiGenerateContentResponse, GeminiPart, GeminiUsageMetadata } from '../protocols/gemini.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { isObject, newId, parseArguments, readCounts } from './util.ts';
+import { arr, isObject, newId, obj, optArr, optStr, parseArguments, readCounts, str } from './util.ts';
+
+const optObj = (v: unknown, at: string) => (v == null ? undefined : obj(v, at));
 
 /** Gemini's candidatesTokenCount excludes thoughts; the common Usage's output includes reasoning. */
 export function decodeGeminiUsage(u: GeminiUsageMetadata | null | undefined): Usage | undefined {
@@ -69,12 +71,16 @@ export function encodeGeminiFinish(r: StopReason): GeminiFinishReason {
 }
 
 /** One Gemini part → intermediate parts (ids made up when Gemini sent none). */
-export function decodeGeminiPart(p: GeminiPart): Part[] {
-  if (p.functionCall) {
-    return [{ type: 'tool_call', id: p.functionCall.id ?? newId('call_'), name: p.functionCall.name, arguments: JSON.stringify(p.functionCall.args ?? {}), ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) }];
+export function decodeGeminiPart(raw: GeminiPart, at = 'parts'): Part[] {
+  const p = obj(raw, at);
+  const signature = optStr(p.thoughtSignature, `${at}.thoughtSignature`);
+  if (p.functionCall != null) {
+    const fc = obj(p.functionCall, `${at}.functionCall`);
+    const args = fc.args == null ? {} : obj(fc.args, `${at}.functionCall.args`);
+    return [{ type: 'tool_call', id: optStr(fc.id, `${at}.functionCall.id`) ?? newId('call_'), name: str(fc.name, `${at}.functionCall.name`), arguments: JSON.stringify(args), ...(signature ? { signature } : {}) }];
   }
   if (typeof p.text === 'string' && p.text !== '') {
-    return p.thought === true ? [{ type: 'thinking', text: p.text, ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) }] : [{ type: 'text', text: p.text }];
+    return p.thought === true ? [{ type: 'thinking', text: p.text, ...(signature ? { signature } : {}) }] : [{ type: 'text', text: p.text }];
   }
   return []; // empty text, a bare signature, code execution: nothing a caller of another protocol can use
 }
@@ -92,15 +98,17 @@ function joinAdjacent(parts: Part[]): Part[] {
 }
 
 export function decodeGeminiResponse(body: GeminiGenerateContentResponse, model: string): ChatResponse {
-  const candidate = Array.isArray(body?.candidates) ? body.candidates[0] : undefined;
-  const parts = joinAdjacent((candidate?.content?.parts ?? []).flatMap(decodeGeminiPart));
-  const usage = decodeGeminiUsage(body?.usageMetadata);
-  const blocked = !candidate && body?.promptFeedback?.blockReason != null;
+  obj(body, 'body');
+  const candidate = body.candidates == null ? undefined : optObj(arr(body.candidates, 'candidates')[0], 'candidates[0]');
+  const content = candidate?.content == null ? undefined : obj(candidate.content, 'candidates[0].content');
+  const parts = joinAdjacent(optArr(content?.parts, 'candidates[0].content.parts').flatMap((p, j) => decodeGeminiPart(p as GeminiPart, `candidates[0].content.parts[${j}]`)));
+  const usage = decodeGeminiUsage(body.usageMetadata);
+  const blocked = !candidate && isObject(body.promptFeedback) && body.promptFeedback.blockReason != null;
   return {
-    id: String(body?.responseId ?? newId('gen-')),
-    model: String(body?.modelVersion ?? model),
+    id: String(body.responseId ?? newId('gen-')),
+    model: String(body.modelVersion ?? model),
     parts,
-    stopReason: blocked ? 'content_filter' : decodeGeminiFinish(candidate?.finishReason, parts.some((p) => p.type === 'tool_call')),
+    stopReason: blocked ? 'content_filter' : decodeGeminiFinish(typeof candidate?.finishReason === 'string' ? candidate.finishReason : undefined, parts.some((p) => p.type === 'tool_call')),
     ...(usage ? { usage } : {}),
   };
 }

@@ -3,39 +3,39 @@ import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAIToolCho
 import { unsupported } from './errors.ts';
 import { fieldOf } from './fields.ts';
 import type { ChatRequest, ImagePart, Message, Part, TextPart, ToolChoice, ToolDef, TranslateOptions } from './ir.ts';
-import { dataUrl, imageFromUrl, isObject } from './util.ts';
+import { arr, dataUrl, imageFromUrl, isObject, obj, optArr, optInt, optNum, optStr, optStrArr, str } from './util.ts';
 
-const EFFORTS = { minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' } as const;
+const EFFORTS: Record<string, 'minimal' | 'low' | 'medium' | 'high'> = { minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' };
 
-function textOf(content: OpenAIMessage['content'], at: string): TextPart[] {
+function textPart(p: unknown, at: string): TextPart {
+  const o = obj(p, at);
+  const text = o.type === 'refusal' ? str(o.refusal, `${at}.refusal`) : str(o.text, `${at}.text`);
+  const cc = o.cache_control;
+  return { type: 'text', text, at, ...(isObject(cc) ? { cache: typeof cc.ttl === 'string' ? { ttl: cc.ttl } : {} } : {}) };
+}
+
+function textOf(content: unknown, at: string): TextPart[] {
   if (content == null) return [];
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content, at }];
-  return content.map((p, j) => {
-    if (p.type !== 'text' && p.type !== 'refusal') unsupported(`${at}[${j}].type`, `only text parts are allowed here, not '${p.type}'`);
+  return arr(content, at).map((p, j) => {
+    const type = obj(p, `${at}[${j}]`).type;
+    if (type !== 'text' && type !== 'refusal') unsupported(`${at}[${j}].type`, `only text parts are allowed here, not '${String(type)}'`);
     return textPart(p, `${at}[${j}]`);
   });
 }
 
-function textPart(p: OpenAIContentPart, at: string): TextPart {
-  const text = (p as { text?: unknown; refusal?: unknown }).text ?? (p as { refusal?: unknown }).refusal;
-  if (typeof text !== 'string') unsupported(`${at}.text`, 'must be a string');
-  const cc = (p as { cache_control?: { ttl?: string } }).cache_control;
-  return { type: 'text', text: text as string, at, ...(cc ? { cache: cc.ttl ? { ttl: cc.ttl } : {} } : {}) };
-}
-
-function userParts(content: OpenAIMessage['content'], at: string): Array<TextPart | ImagePart> {
+function userParts(content: unknown, at: string): Array<TextPart | ImagePart> {
   if (content == null) return [];
   if (typeof content === 'string') return [{ type: 'text', text: content, at }];
-  if (!Array.isArray(content)) unsupported(at, 'must be a string or an array of content parts');
-  return content.map((p, j): TextPart | ImagePart => {
+  return arr(content, at).map((p, j): TextPart | ImagePart => {
     const pat = `${at}[${j}]`;
-    if (p.type === 'text') return textPart(p, pat);
-    if (p.type === 'image_url') {
-      const url = (p as { image_url?: { url?: unknown } }).image_url?.url;
-      if (typeof url !== 'string') unsupported(`${pat}.image_url.url`, 'must be a string');
-      return { type: 'image', source: imageFromUrl(url as string, `${pat}.image_url.url`), at: pat };
+    const o = obj(p, pat);
+    if (o.type === 'text') return textPart(o, pat);
+    if (o.type === 'image_url') {
+      const url = str(obj(o.image_url, `${pat}.image_url`).url, `${pat}.image_url.url`);
+      return { type: 'image', source: imageFromUrl(url, `${pat}.image_url.url`), at: pat };
     }
-    return unsupported(`${pat}.type`, `content part '${p.type}' has no equivalent at this provider`);
+    return unsupported(`${pat}.type`, `content part '${String(o.type)}' has no equivalent at this provider`);
   });
 }
 
@@ -49,92 +49,116 @@ function decodeToolChoice(c: OpenAIToolChoice): ToolChoice {
 function rejectUntranslatable(body: OpenAIChatRequest): void {
   if (body.n != null && body.n !== 1) unsupported('n', 'several choices per request can only be served by an OpenAI channel');
   if (body.logprobs === true || body.top_logprobs != null) unsupported('logprobs', 'log probabilities can only be served by an OpenAI channel');
-  if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) unsupported('logit_bias', 'has no equivalent at this provider');
+  if (isObject(body.logit_bias) && Object.keys(body.logit_bias).length > 0) unsupported('logit_bias', 'has no equivalent at this provider');
   if (body.audio != null || (Array.isArray(body.modalities) && body.modalities.includes('audio'))) unsupported('audio', 'audio output has no equivalent at this provider');
   if (body.prediction != null) unsupported('prediction', 'predicted outputs have no equivalent at this provider');
   if (body.web_search_options != null) unsupported('web_search_options', 'web search has no equivalent at this provider');
   if (body.functions != null || body.function_call != null) unsupported('functions', 'the deprecated functions API is not translated; use tools');
 }
 
-export function decodeOpenAIRequest(body: OpenAIChatRequest): ChatRequest {
-  if (!isObject(body) || !Array.isArray(body.messages)) unsupported('messages', 'must be an array');
-  rejectUntranslatable(body);
-  const system: TextPart[] = [];
-  const messages: Message[] = [];
+function decodeMessages(messages: unknown[], system: TextPart[]): Message[] {
+  const out: Message[] = [];
   const toolNames = new Map<string, string>();
-  body.messages.forEach((m, i) => {
+  messages.forEach((raw, i) => {
     const at = `messages[${i}]`;
-    if (!isObject(m)) unsupported(at, 'must be an object');
+    const m = obj(raw, at);
     if (m.role === 'system' || m.role === 'developer') {
-      if (messages.length > 0) unsupported(`${at}.role`, 'a system message after the conversation started cannot be placed at this provider (its system prompt comes first)');
+      if (out.length > 0) unsupported(`${at}.role`, 'a system message after the conversation started cannot be placed at this provider (its system prompt comes first)');
       system.push(...textOf(m.content, `${at}.content`));
-      return;
-    }
-    if (m.role === 'user') {
-      messages.push({ role: 'user', parts: userParts(m.content, `${at}.content`), at });
-      return;
-    }
-    if (m.role === 'assistant') {
+    } else if (m.role === 'user') {
+      out.push({ role: 'user', parts: userParts(m.content, `${at}.content`), at });
+    } else if (m.role === 'assistant') {
       if (m.function_call != null) unsupported(`${at}.function_call`, 'the deprecated functions API is not translated; use tool_calls');
       const parts: Part[] = textOf(m.content, `${at}.content`);
-      if (typeof m.refusal === 'string' && m.refusal) parts.push({ type: 'text', text: m.refusal, at: `${at}.refusal` });
-      (m.tool_calls ?? []).forEach((tc, k) => {
+      const refusal = optStr(m.refusal, `${at}.refusal`);
+      if (refusal) parts.push({ type: 'text', text: refusal, at: `${at}.refusal` });
+      optArr(m.tool_calls, `${at}.tool_calls`).forEach((raw, k) => {
         const tat = `${at}.tool_calls[${k}]`;
-        if (tc.type !== 'function' || !isObject(tc.function)) unsupported(`${tat}.type`, 'only function tool calls can be translated');
-        toolNames.set(tc.id, tc.function.name);
-        parts.push({ type: 'tool_call', id: tc.id, name: tc.function.name, arguments: tc.function.arguments ?? '', at: tat });
+        const tc = obj(raw, tat);
+        if (tc.type !== 'function') unsupported(`${tat}.type`, 'only function tool calls can be translated');
+        const f = obj(tc.function, `${tat}.function`);
+        const id = str(tc.id, `${tat}.id`);
+        const name = str(f.name, `${tat}.function.name`);
+        toolNames.set(id, name);
+        parts.push({ type: 'tool_call', id, name, arguments: optStr(f.arguments, `${tat}.function.arguments`) ?? '', at: tat });
       });
-      messages.push({ role: 'assistant', parts, at });
-      return;
-    }
-    if (m.role === 'tool') {
-      const name = typeof m.tool_call_id === 'string' ? toolNames.get(m.tool_call_id) : undefined;
+      out.push({ role: 'assistant', parts, at });
+    } else if (m.role === 'tool') {
+      const id = str(m.tool_call_id, `${at}.tool_call_id`);
+      const name = toolNames.get(id);
       if (name === undefined) unsupported(`${at}.tool_call_id`, 'names no tool call of an earlier assistant message');
       const content = textOf(m.content, `${at}.content`);
-      messages.push({ role: 'user', parts: [{ type: 'tool_result', toolCallId: m.tool_call_id!, name: name!, content, isError: false, at }], at });
-      return;
+      out.push({ role: 'user', parts: [{ type: 'tool_result', toolCallId: id, name: name!, content, isError: false, at }], at });
+    } else {
+      unsupported(`${at}.role`, `role '${String(m.role)}' cannot be translated`);
     }
-    unsupported(`${at}.role`, `role '${String(m.role)}' cannot be translated`);
   });
+  return out;
+}
 
+function decodeTools(tools: unknown): ToolDef[] {
+  return arr(tools, 'tools').map((raw, i): ToolDef => {
+    const t = obj(raw, `tools[${i}]`);
+    if (t.type !== 'function') return unsupported(`tools[${i}].type`, `tool type '${String(t.type)}' has no equivalent at this provider`);
+    const f = obj(t.function, `tools[${i}].function`);
+    const description = optStr(f.description, `tools[${i}].function.description`);
+    const strict = f.strict == null ? undefined : f.strict === true;
+    return {
+      name: str(f.name, `tools[${i}].function.name`),
+      ...(description != null ? { description } : {}),
+      parameters: f.parameters == null ? { type: 'object', properties: {} } : obj(f.parameters, `tools[${i}].function.parameters`),
+      ...(strict != null ? { strict } : {}),
+      at: `tools[${i}]`,
+    };
+  });
+}
+
+export function decodeOpenAIRequest(body: OpenAIChatRequest): ChatRequest {
+  obj(body, 'body');
+  arr(body.messages, 'messages');
+  rejectUntranslatable(body);
+  const system: TextPart[] = [];
+  const messages = decodeMessages(body.messages, system);
   const req: ChatRequest = { source: 'openai', model: String(body.model ?? ''), system, messages, stream: body.stream === true };
-  const max = body.max_completion_tokens ?? body.max_tokens;
+  const max = optInt(body.max_completion_tokens, 'max_completion_tokens') ?? optInt(body.max_tokens, 'max_tokens');
   if (max != null) req.maxOutputTokens = max;
-  if (body.temperature != null) req.temperature = body.temperature;
-  if (body.top_p != null) req.topP = body.top_p;
-  if (body.stop != null) req.stop = typeof body.stop === 'string' ? [body.stop] : body.stop;
-  if (body.presence_penalty != null && body.presence_penalty !== 0) req.presencePenalty = body.presence_penalty;
-  if (body.frequency_penalty != null && body.frequency_penalty !== 0) req.frequencyPenalty = body.frequency_penalty;
-  if (body.seed != null) req.seed = body.seed;
-  if (typeof body.user === 'string') req.user = body.user;
-  if (body.tools != null) {
-    req.tools = body.tools.map((t, i): ToolDef => {
-      if (t.type !== 'function' || !isObject(t.function)) return unsupported(`tools[${i}].type`, `tool type '${String(t.type)}' has no equivalent at this provider`);
-      const f = t.function as { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
-      return {
-        name: f.name,
-        ...(f.description != null ? { description: f.description } : {}),
-        parameters: f.parameters ?? { type: 'object', properties: {} },
-        ...(f.strict != null ? { strict: f.strict } : {}),
-        at: `tools[${i}]`,
-      };
-    });
-  }
+  const temperature = optNum(body.temperature, 'temperature');
+  if (temperature != null) req.temperature = temperature;
+  const topP = optNum(body.top_p, 'top_p');
+  if (topP != null) req.topP = topP;
+  const stop = typeof body.stop === 'string' ? [body.stop] : optStrArr(body.stop, 'stop');
+  if (stop?.length) req.stop = stop;
+  const presence = optNum(body.presence_penalty, 'presence_penalty');
+  if (presence) req.presencePenalty = presence;
+  const frequency = optNum(body.frequency_penalty, 'frequency_penalty');
+  if (frequency) req.frequencyPenalty = frequency;
+  const seed = optInt(body.seed, 'seed');
+  if (seed != null) req.seed = seed;
+  const user = optStr(body.user, 'user');
+  if (user != null) req.user = user;
+  if (body.tools != null) req.tools = decodeTools(body.tools);
   if (body.tool_choice != null) req.toolChoice = decodeToolChoice(body.tool_choice);
-  if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls;
-  const rf = body.response_format;
-  if (rf != null && rf.type !== 'text') {
-    if (rf.type === 'json_object') req.responseFormat = { type: 'json' };
-    else if (rf.type === 'json_schema' && isObject(rf.json_schema)) {
-      req.responseFormat = { type: 'json_schema', name: rf.json_schema.name, schema: rf.json_schema.schema ?? {}, ...(rf.json_schema.strict != null ? { strict: rf.json_schema.strict } : {}) };
-    } else unsupported('response_format.type', `'${String((rf as { type: unknown }).type)}' cannot be translated`);
+  if (body.parallel_tool_calls != null) req.parallelToolCalls = body.parallel_tool_calls !== false;
+  const rf = body.response_format as unknown;
+  if (rf != null) {
+    const type = obj(rf, 'response_format').type;
+    if (type === 'json_object') req.responseFormat = { type: 'json' };
+    else if (type === 'json_schema') {
+      const js = obj((rf as { json_schema?: unknown }).json_schema, 'response_format.json_schema');
+      req.responseFormat = {
+        type: 'json_schema',
+        name: str(js.name, 'response_format.json_schema.name'),
+        schema: js.schema == null ? {} : obj(js.schema, 'response_format.json_schema.schema'),
+        ...(js.strict != null ? { strict: js.strict === true } : {}),
+      };
+    } else if (type !== 'text') unsupported('response_format.type', `'${String(type)}' cannot be translated`);
   }
-  const effort = body.reasoning_effort;
+  const effort = body.reasoning_effort as unknown;
   if (effort === 'none') req.thinking = { enabled: false };
   else if (effort != null) {
-    const e = EFFORTS[effort as keyof typeof EFFORTS];
+    const e = typeof effort === 'string' && Object.hasOwn(EFFORTS, effort) ? EFFORTS[effort] : undefined;
     if (!e) unsupported('reasoning_effort', `'${String(effort)}' is not a known effort`);
-    req.thinking = { enabled: true, effort: e };
+    req.thinking = { enabled: true, effort: e! };
   }
   return req;
 }

@@ -2,7 +2,7 @@
 import type { OpenAIChatResponse, OpenAIFinishReason, OpenAIMessage, OpenAIUsage } from '../protocols/openai.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { isObject, newId, readCounts } from './util.ts';
+import { isObject, newId, obj, optArr, optStr, readCounts, str } from './util.ts';
 
 export function decodeOpenAIUsage(u: OpenAIUsage | null | undefined): Usage | undefined {
   if (!isObject(u)) return undefined;
@@ -67,7 +67,12 @@ export function decodeOpenAIResponse(body: OpenAIChatResponse): ChatResponse {
   if (typeof m.content === 'string' && m.content) parts.push({ type: 'text', text: m.content });
   const refused = typeof m.refusal === 'string' && m.refusal !== '';
   if (refused) parts.push({ type: 'text', text: m.refusal as string });
-  for (const tc of m.tool_calls ?? []) parts.push({ type: 'tool_call', id: tc.id, name: tc.function.name, arguments: tc.function.arguments ?? '' });
+  optArr(m.tool_calls, 'choices[0].message.tool_calls').forEach((raw, k) => {
+    const at = `choices[0].message.tool_calls[${k}]`;
+    const tc = obj(raw, at);
+    const f = obj(tc.function, `${at}.function`);
+    parts.push({ type: 'tool_call', id: str(tc.id, `${at}.id`), name: str(f.name, `${at}.function.name`), arguments: optStr(f.arguments, `${at}.function.arguments`) ?? '' });
+  });
   const usage = decodeOpenAIUsage(body.usage);
   return {
     id: String(body.id ?? newId('chatcmpl-')),

@@ -77,3 +77,32 @@ export function imageTypeOfUrl(url: string): string | undefined {
 
 export const sse = (data: string): string => `data: ${data}\n\n`;
 export const sseEvent = (event: string, data: string): string => `event: ${event}\ndata: ${data}\n\n`;
+
+// Shape checks for caller bodies: a wrong type is a TranslationError naming the field (a 400), never
+// a TypeError deep inside a decoder (a 500).
+export function obj(v: unknown, at: string): Record<string, unknown> {
+  if (!isObject(v)) throw new TranslationError(at, 'must be an object');
+  return v;
+}
+export function str(v: unknown, at: string): string {
+  if (typeof v !== 'string') throw new TranslationError(at, 'must be a string');
+  return v;
+}
+export const optStr = (v: unknown, at: string): string | undefined => (v == null ? undefined : str(v, at));
+export function arr(v: unknown, at: string): unknown[] {
+  if (!Array.isArray(v)) throw new TranslationError(at, 'must be an array');
+  return v;
+}
+/** An optional array: absent or null is empty. */
+export const optArr = (v: unknown, at: string): unknown[] => (v == null ? [] : arr(v, at));
+export function optNum(v: unknown, at: string): number | undefined {
+  if (v == null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TranslationError(at, 'must be a number');
+  return v;
+}
+export function optInt(v: unknown, at: string): number | undefined {
+  if (v == null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new TranslationError(at, 'must be an integer');
+  return v;
+}
+export const optStrArr = (v: unknown, at: string): string[] | undefined => (v == null ? undefined : arr(v, at).map((s, i) => str(s, `${at}[${i}]`)));
