@@ -1,0 +1,197 @@
+// A fake Anthropic upstream: a real HTTP server on 127.0.0.1 speaking the Messages API wire format
+// (POST /v1/messages, JSON and SSE with Anthropic's event sequence, error bodies, usage placement).
+// Like Anthropic it requires a key, as `x-api-key` or `Authorization: Bearer` (what
+// @anthropic-ai/sdk 1.x sends; else 401 authentication_error), an `anthropic-version` header (else 400
+// invalid_request_error), and `max_tokens` and `messages`.
+// Behaviour is chosen by the model name, so parallel tests never interfere:
+//   (default)  K = min(max_tokens, 8) words "tok ", usage {input 10, output K}; stop end_turn, or
+//              max_tokens when the cap cut it
+//   cached     usage.cache_read_input_tokens = 4, cache_creation_input_tokens = 2
+//   tools      when the request has tools: text "Let me check." then a tool_use of the first tool
+//              (id toolu_fake…, input {"location":"Paris"}), stop tool_use
+//   thinking   when the request enables thinking: a thinking block (with a signature) first
+//   error500   500 api_error;  overloaded: 529 overloaded_error;  error400: 400 invalid_request_error
+//   error429   429 rate_limit_error with `retry-after: 7`
+//   reset      the connection is reset before any answer
+//   cut        stream: message_start and 3 deltas, then the socket is destroyed; JSON: reset at once
+//   stall      stream: message_start and one delta, then silence until the client leaves;
+//              JSON: never answers
+//   delay      waits 300 ms (or N ms for `delayN`) then answers normally
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeAnthropicRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+  aborted: boolean;
+}
+
+export interface FakeAnthropic {
+  url: string;
+  requests: FakeAnthropicRequest[];
+  close(): Promise<void>;
+}
+
+const INPUT_TOKENS = 10;
+const TOOL_INPUT_PARTS = ['{"location":', ' "Paris"}'];
+
+const errorBody = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_fake' });
+
+function usageFor(model: string, output: number) {
+  const cached = model.includes('cached');
+  return { input_tokens: INPUT_TOKENS, cache_creation_input_tokens: cached ? 2 : 0, cache_read_input_tokens: cached ? 4 : 0, output_tokens: output, service_tier: 'standard' };
+}
+
+export async function startFakeAnthropic(): Promise<FakeAnthropic> {
+  const requests: FakeAnthropicRequest[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let seq = 0;
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+    return t;
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: any;
+      let parseFailed = false;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        parseFailed = true;
+      }
+      const path = (req.url ?? '/').split('?')[0]!;
+      const rec: FakeAnthropicRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, aborted: false };
+      requests.push(rec);
+      let selfClosed = false;
+      res.on('close', () => {
+        if (!res.writableFinished && !selfClosed) rec.aborted = true;
+      });
+      const json = (status: number, text: string, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake${seq}`, ...headers });
+        res.end(text);
+      };
+      const destroy = () => {
+        selfClosed = true;
+        req.socket.destroy();
+      };
+
+      if (!req.headers['x-api-key'] && !/^Bearer \S+/.test(req.headers.authorization ?? '')) return json(401, errorBody('authentication_error', 'x-api-key header is required'));
+      if (!req.headers['anthropic-version']) return json(400, errorBody('invalid_request_error', 'anthropic-version: header is required'));
+      if (req.method !== 'POST' || path !== '/v1/messages') return json(404, errorBody('not_found_error', 'Not found'));
+      if (parseFailed || typeof body !== 'object' || body === null) return json(400, errorBody('invalid_request_error', 'There was an error parsing the body of your request.'));
+      if (typeof body.model !== 'string' || !Array.isArray(body.messages)) return json(400, errorBody('invalid_request_error', 'messages: Field required'));
+      if (typeof body.max_tokens !== 'number') return json(400, errorBody('invalid_request_error', 'max_tokens: Field required'));
+
+      const model: string = body.model;
+      const stream = body.stream === true;
+      const k = Math.max(0, Math.min(body.max_tokens, 8));
+      const cutByCap = body.max_tokens < 8;
+      const id = `msg_fake${++seq}`;
+      const withTool = model.includes('tools') && Array.isArray(body.tools) && body.tools.length > 0;
+      const withThinking = model.includes('thinking') && body.thinking?.type === 'enabled';
+      const stopReason = withTool ? 'tool_use' : cutByCap ? 'max_tokens' : 'end_turn';
+      const outputTokens = withTool ? 12 : k + (withThinking ? 3 : 0);
+
+      if (model.includes('error500')) return json(500, errorBody('api_error', 'Internal server error'));
+      if (model.includes('overloaded')) return json(529, errorBody('overloaded_error', 'Overloaded'));
+      if (model.includes('error400')) return json(400, errorBody('invalid_request_error', 'temperature: range: 0..1'));
+      if (model.includes('error429')) return json(429, errorBody('rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'), { 'retry-after': '7' });
+      if (model.includes('reset')) return destroy();
+
+      const toolBlock = () => ({ type: 'tool_use', id: `toolu_fake${seq}`, name: body.tools[0].name, input: { location: 'Paris' } });
+      const answerJson = () => {
+        const content: unknown[] = [];
+        if (withThinking) content.push({ type: 'thinking', thinking: 'Thinking about it.', signature: 'sig_fake' });
+        if (withTool) content.push({ type: 'text', text: 'Let me check.' }, toolBlock());
+        else content.push({ type: 'text', text: 'tok '.repeat(k) });
+        json(200, JSON.stringify({ id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: usageFor(model, outputTokens) }));
+      };
+
+      const ev = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+      const streamHead = () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'request-id': `req_fake${seq}` });
+        const u = usageFor(model, 1);
+        ev('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: u } });
+      };
+      const answerStream = () => {
+        streamHead();
+        let index = 0;
+        if (withThinking) {
+          ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+          ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: 'Thinking about it.' } });
+          ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: 'sig_fake' } });
+          ev('content_block_stop', { index: index++ });
+        }
+        ev('content_block_start', { index, content_block: { type: 'text', text: '' } });
+        ev('ping', {});
+        if (withTool) ev('content_block_delta', { index, delta: { type: 'text_delta', text: 'Let me check.' } });
+        else for (let i = 0; i < k; i++) ev('content_block_delta', { index, delta: { type: 'text_delta', text: 'tok ' } });
+        ev('content_block_stop', { index: index++ });
+        if (withTool) {
+          const t = toolBlock();
+          ev('content_block_start', { index, content_block: { ...t, input: {} } });
+          for (const partial_json of TOOL_INPUT_PARTS) ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
+          ev('content_block_stop', { index: index++ });
+        }
+        const u = usageFor(model, outputTokens);
+        ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: u.output_tokens, input_tokens: u.input_tokens, cache_creation_input_tokens: u.cache_creation_input_tokens, cache_read_input_tokens: u.cache_read_input_tokens } });
+        ev('message_stop', {});
+        res.end();
+      };
+      const answer = () => {
+        if (res.destroyed) return;
+        if (stream) answerStream();
+        else answerJson();
+      };
+
+      if (model.includes('cut')) {
+        if (!stream) return destroy();
+        streamHead();
+        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+        for (let i = 0; i < 3; i++) ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok ' } });
+        later(50, destroy);
+        return;
+      }
+      if (model.includes('stall')) {
+        if (!stream) return; // never answers; the client's timeout ends it
+        streamHead();
+        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+        ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok ' } });
+        return;
+      }
+      if (model.includes('delay')) {
+        const ms = Number(/delay(\d+)/.exec(model)?.[1] ?? 300);
+        const t = later(ms, answer);
+        res.on('close', () => {
+          clearTimeout(t);
+          timers.delete(t);
+        });
+        return;
+      }
+      answer();
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
