@@ -254,6 +254,17 @@ describe('worker', () => {
     await a.stop();
   });
 
+  it('a claim takes at most the limit, oldest due first, and only the kinds asked for', async () => {
+    await db.tx(async (q) => {
+      for (let n = 0; n < 20; n++) await enqueue(q, { kind: n % 2 ? 'odd' : 'even', payload: { n }, runAt: 1000 + n });
+    });
+    const claimed = await claimDue(db, ['even'], 3, Date.now(), Date.now() + 60_000, 5);
+    expect(claimed.map((r) => JSON.parse(r.payload).n)).toEqual([0, 2, 4]);
+    expect(claimed.every((r) => r.attempts === 1 && r.kind === 'even')).toBe(true);
+    const next = await claimDue(db, ['even', 'odd'], 4, Date.now(), Date.now() + 60_000, 5);
+    expect(next.map((r) => JSON.parse(r.payload).n).sort((a, b) => a - b)).toEqual([1, 3, 5, 6]);
+  });
+
   it('a result reported after the claim was lost changes nothing (fencing by attempt number)', async () => {
     const id = (await enqueueNow('job', {}))!;
     const now = Date.now();
@@ -294,8 +305,16 @@ describe.skipIf(!isPg)('two workers on one PostgreSQL database', () => {
     const dbB = await openDatabase(fresh.url);
     extraDbs.push(dbB);
     const runs = new Map<number, string[]>();
+    // Each run waits until both workers have started one, so the two really compete for rows
+    // (neither can drain the table alone before the other's first poll).
+    const started = new Set<string>();
+    let bothStarted!: () => void;
+    const barrier = new Promise<void>((r) => (bothStarted = r));
     const handler = (name: string): OutboxHandler => async (p) => {
       runs.set(p.n, [...(runs.get(p.n) ?? []), name]);
+      started.add(name);
+      if (started.size === 2) bothStarted();
+      await barrier;
       await new Promise((r) => setTimeout(r, Math.random() * 5));
     };
     const total = 300;

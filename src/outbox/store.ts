@@ -14,15 +14,20 @@ export async function claimDue(db: Database, kinds: string[], limit: number, now
   if (kinds.length === 0 || limit <= 0) return [];
   const marks = kinds.map(() => '?').join(', ');
   const due = `status = 'pending' AND next_attempt_at <= ? AND attempts < ? AND kind IN (${marks})`;
-  // PostgreSQL: rows another worker is claiming right now are skipped, not waited for; a row it has
-  // just claimed fails the re-checked condition (its next_attempt_at moved into the future).
-  const lock = db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-  const rows = await db.all<ClaimedRow>(
-    `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
-     WHERE id IN (SELECT id FROM outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ?${lock}) AND ${due}
-     RETURNING id, kind, payload, attempts`,
-    [leaseUntil, now, maxAttempts, ...kinds, limit, now, maxAttempts, ...kinds],
-  );
+  const params = [now, maxAttempts, ...kinds, limit, leaseUntil];
+  // PostgreSQL: the candidates are picked once (a MATERIALIZED CTE; as an IN (…) subquery the planner
+  // may rescan it and claim far more than the limit), rows another worker is claiming are skipped
+  // rather than waited for, and a row it has just claimed is no longer due.
+  // SQLite: one connection per process, and the statement is atomic.
+  const sql =
+    db.dialect === 'postgres'
+      ? `WITH picked AS MATERIALIZED (SELECT id FROM outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
+         UPDATE outbox SET attempts = outbox.attempts + 1, next_attempt_at = ? FROM picked WHERE outbox.id = picked.id
+         RETURNING outbox.id, outbox.kind, outbox.payload, outbox.attempts`
+      : `WITH picked AS (SELECT id FROM outbox WHERE ${due} ORDER BY next_attempt_at, id LIMIT ?)
+         UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id IN (SELECT id FROM picked)
+         RETURNING id, kind, payload, attempts`;
+  const rows = await db.all<ClaimedRow>(sql, params);
   return rows.map((r) => ({ ...r, id: Number(r.id), attempts: Number(r.attempts) }));
 }
 
