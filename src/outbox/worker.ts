@@ -127,7 +127,12 @@ export function startOutboxWorker(
     const signal = AbortSignal.timeout(opts.handlerTimeoutMs);
     let error: unknown = null;
     try {
-      const payload = JSON.parse(row.payload);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(row.payload);
+      } catch {
+        throw Object.assign(new Error('payload is not valid JSON'), { permanent: true });
+      }
       await raceAbort(handler(payload, { id: row.id, kind: row.kind, attempt: row.attempts, signal }), signal);
     } catch (err) {
       error = err;
