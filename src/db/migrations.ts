@@ -152,6 +152,27 @@ const migrations: Migration[] = [
       `CREATE INDEX users_registration_ip ON users (registration_ip, created_at)`,
     ],
   },
+  {
+    id: 50,
+    name: 'outbox',
+    // Durable side effects (src/outbox/). next_attempt_at doubles as the claim lease: a worker that
+    // claims a row pushes it into the future, and attempts (bumped on each claim) fences late results.
+    up: (d) => [
+      `CREATE TABLE outbox (
+        id ${pk(d)},
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        dedupe_key TEXT UNIQUE,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        last_error TEXT,
+        created_at BIGINT NOT NULL,
+        done_at BIGINT
+      )`,
+      `CREATE INDEX outbox_due ON outbox(status, next_attempt_at)`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only
