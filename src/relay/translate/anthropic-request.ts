@@ -3,7 +3,7 @@ import type { AnthropicCacheControl, AnthropicContentBlock, AnthropicImageBlock,
 import { unsupported } from './errors.ts';
 import { fieldOf } from './fields.ts';
 import type { CacheHint, ChatRequest, ImagePart, Message, Part, TextPart, ToolDef, TranslateOptions } from './ir.ts';
-import { arr, isObject, obj, optInt, optNum, optStr, optStrArr, parseArguments, str } from './util.ts';
+import { arr, isObject, obj, optInt, optNum, optStr, optStrArr, parseArguments, str, asText } from './util.ts';
 
 const cacheOf = (cc: unknown): { cache?: CacheHint } => (isObject(cc) ? { cache: typeof cc.ttl === 'string' ? { ttl: cc.ttl } : {} } : {});
 
@@ -17,7 +17,7 @@ function imageBlock(b: Record<string, unknown>, at: string): ImagePart {
     return { type: 'image', source: { kind: 'base64', mediaType: str(s.media_type, `${at}.source.media_type`), data: str(s.data, `${at}.source.data`) }, at, ...cacheOf(b.cache_control) };
   }
   if (s.type === 'url') return { type: 'image', source: { kind: 'url', url: str(s.url, `${at}.source.url`) }, at, ...cacheOf(b.cache_control) };
-  return unsupported(`${at}.source.type`, `image source '${String(s.type)}' has no equivalent at this provider (use base64 or url)`);
+  return unsupported(`${at}.source.type`, `image source '${asText(s.type)}' has no equivalent at this provider (use base64 or url)`);
 }
 
 /** A message's (or tool result's) content as blocks, each with its path. */
@@ -46,7 +46,7 @@ function decodeBlock(b: Record<string, unknown>, at: string, names: Map<string, 
       const content = blocksOf(b.content, `${at}.content`).map(([c, cat]): TextPart | ImagePart => {
         if (c.type === 'text') return textBlock(c, cat);
         if (c.type === 'image') return imageBlock(c, cat);
-        return unsupported(`${cat}.type`, `'${String(c.type)}' inside a tool result has no equivalent at this provider`);
+        return unsupported(`${cat}.type`, `'${asText(c.type)}' inside a tool result has no equivalent at this provider`);
       });
       return { type: 'tool_result', toolCallId: id, name: name!, content, isError: b.is_error === true, at, ...cacheOf(b.cache_control) };
     }
@@ -57,7 +57,7 @@ function decodeBlock(b: Record<string, unknown>, at: string, names: Map<string, 
     case 'redacted_thinking':
       return { type: 'redacted_thinking', data: str(b.data, `${at}.data`), at };
     default:
-      return unsupported(`${at}.type`, `content block '${String(b.type)}' has no equivalent at this provider`);
+      return unsupported(`${at}.type`, `content block '${asText(b.type)}' has no equivalent at this provider`);
   }
 }
 
@@ -66,7 +66,7 @@ function decodeToolChoice(raw: unknown, req: ChatRequest): void {
   if (tc.type === 'auto' || tc.type === 'none') req.toolChoice = { type: tc.type };
   else if (tc.type === 'any') req.toolChoice = { type: 'required' };
   else if (tc.type === 'tool') req.toolChoice = { type: 'tool', name: str(tc.name, 'tool_choice.name') };
-  else unsupported('tool_choice.type', `'${String(tc.type)}' is not a known tool choice`);
+  else unsupported('tool_choice.type', `'${asText(tc.type)}' is not a known tool choice`);
   if (tc.disable_parallel_tool_use === true) req.parallelToolCalls = false;
 }
 
@@ -78,7 +78,7 @@ function decodeThinking(raw: unknown): ChatRequest['thinking'] {
   }
   if (th.type === 'disabled') return { enabled: false };
   if (th.type === 'adaptive') return { enabled: true };
-  return unsupported('thinking.type', `'${String(th.type)}' is not a known thinking mode`);
+  return unsupported('thinking.type', `'${asText(th.type)}' is not a known thinking mode`);
 }
 
 export function decodeAnthropicRequest(body: AnthropicMessagesRequest): ChatRequest {
@@ -96,7 +96,7 @@ export function decodeAnthropicRequest(body: AnthropicMessagesRequest): ChatRequ
     return { role: m.role as 'user' | 'assistant', parts, at };
   });
 
-  const req: ChatRequest = { source: 'anthropic', model: String(body.model ?? ''), system, messages, stream: body.stream === true };
+  const req: ChatRequest = { source: 'anthropic', model: asText(body.model ?? ''), system, messages, stream: body.stream === true };
   const max = optInt(body.max_tokens, 'max_tokens');
   if (max != null) req.maxOutputTokens = max;
   const temperature = optNum(body.temperature, 'temperature');
@@ -112,7 +112,7 @@ export function decodeAnthropicRequest(body: AnthropicMessagesRequest): ChatRequ
   if (body.tools != null) {
     req.tools = arr(body.tools, 'tools').map((raw, i): ToolDef => {
       const t = obj(raw, `tools[${i}]`);
-      if (t.type != null && t.type !== 'custom') return unsupported(`tools[${i}].type`, `server tool '${String(t.type)}' runs at Anthropic only`);
+      if (t.type != null && t.type !== 'custom') return unsupported(`tools[${i}].type`, `server tool '${asText(t.type)}' runs at Anthropic only`);
       const description = optStr(t.description, `tools[${i}].description`);
       return {
         name: str(t.name, `tools[${i}].name`),

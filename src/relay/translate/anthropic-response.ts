@@ -2,7 +2,7 @@
 import type { AnthropicContentBlock, AnthropicMessagesResponse, AnthropicStopReason, AnthropicUsage } from '../protocols/anthropic.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { isObject, newId, obj, optStr, parseArguments, readCounts, str } from './util.ts';
+import { isObject, newId, obj, optStr, parseArguments, readCounts, str, asText } from './util.ts';
 
 /** Anthropic's input_tokens excludes cache reads and writes; the common Usage counts every prompt token. */
 export function decodeAnthropicUsage(u: Partial<AnthropicUsage> | null | undefined): Usage | undefined {
@@ -74,13 +74,13 @@ export function decodeAnthropicResponse(body: AnthropicMessagesResponse): ChatRe
       case 'redacted_thinking':
         return [{ type: 'redacted_thinking', data: str(b.data, `${at}.data`) }];
       default:
-        return unsupported(`${at}.type`, `the upstream answered with a '${String(b.type)}' block, which has no equivalent in the caller's protocol`);
+        return unsupported(`${at}.type`, `the upstream answered with a '${asText(b.type)}' block, which has no equivalent in the caller's protocol`);
     }
   });
   const usage = decodeAnthropicUsage(body.usage);
   return {
-    id: String(body.id ?? newId('msg_')),
-    model: String(body.model ?? ''),
+    id: asText(body.id ?? newId('msg_')),
+    model: asText(body.model ?? ''),
     parts,
     stopReason: decodeAnthropicStop(body.stop_reason),
     ...(typeof body.stop_sequence === 'string' ? { stopSequence: body.stop_sequence } : {}),

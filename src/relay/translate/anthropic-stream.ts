@@ -7,7 +7,7 @@ import { TranslationError } from './errors.ts';
 import type { StopReason, StreamEvent, Usage } from './ir.ts';
 import { decodeAnthropicStop, decodeAnthropicUsage, encodeAnthropicStop, encodeAnthropicUsage } from './anthropic-response.ts';
 import type { StreamDecoder, StreamEncoder } from './stream.ts';
-import { isObject, newId, sseEvent } from './util.ts';
+import { isObject, newId, sseEvent, asText } from './util.ts';
 
 export class AnthropicStreamDecoder implements StreamDecoder {
   /** Anthropic block index → tool call index among this message's tool calls. */
@@ -28,7 +28,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         const m = ev.message;
         this.usage = { ...(isObject(m?.usage) ? m.usage : {}) };
         const usage = decodeAnthropicUsage(this.usage);
-        return [{ type: 'start', id: String(m?.id ?? newId('msg_')), model: String(m?.model ?? ''), ...(usage ? { usage } : {}) }];
+        return [{ type: 'start', id: asText(m?.id ?? newId('msg_')), model: asText(m?.model ?? ''), ...(usage ? { usage } : {}) }];
       }
       case 'content_block_start': {
         const b = ev.content_block;
@@ -41,7 +41,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         }
         if (b.type === 'text') return (b as { text?: string }).text ? [{ type: 'text', text: (b as { text: string }).text }] : [];
         if (b.type === 'thinking') return (b as { thinking?: string }).thinking ? [{ type: 'thinking', text: (b as { thinking: string }).thinking }] : [];
-        if (b.type === 'redacted_thinking') return [{ type: 'redacted_thinking', data: String((b as { data?: unknown }).data ?? '') }];
+        if (b.type === 'redacted_thinking') return [{ type: 'redacted_thinking', data: asText((b as { data?: unknown }).data ?? '') }];
         throw new TranslationError(`content_block.type`, `the upstream sent a '${b.type}' block, which has no equivalent in the caller's protocol`);
       }
       case 'content_block_delta': {
@@ -67,7 +67,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case 'message_stop':
         return [{ type: 'done' }];
       case 'error':
-        return [{ type: 'error', message: String(ev.error?.message ?? 'upstream error'), ...(ev.error?.type ? { errorType: ev.error.type } : {}) }];
+        return [{ type: 'error', message: asText(ev.error?.message ?? 'upstream error'), ...(ev.error?.type ? { errorType: ev.error.type } : {}) }];
       default:
         return []; // ping, content_block_stop and future event types carry nothing to translate
     }

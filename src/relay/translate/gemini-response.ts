@@ -1,7 +1,7 @@
 // Gemini generateContent responses (and usageMetadata and finish reasons) ⇄ the intermediate form.
 import type { GeminiFinishReason, GeminiGenerateContentResponse, GeminiPart, GeminiUsageMetadata } from '../protocols/gemini.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { arr, isObject, newId, obj, optArr, optStr, parseArguments, readCounts, str } from './util.ts';
+import { arr, isObject, newId, obj, optArr, optStr, parseArguments, readCounts, str, asText } from './util.ts';
 
 const optObj = (v: unknown, at: string) => (v == null ? undefined : obj(v, at));
 
@@ -105,8 +105,8 @@ export function decodeGeminiResponse(body: GeminiGenerateContentResponse, model:
   const usage = decodeGeminiUsage(body.usageMetadata);
   const blocked = !candidate && isObject(body.promptFeedback) && body.promptFeedback.blockReason != null;
   return {
-    id: String(body.responseId ?? newId('gen-')),
-    model: String(body.modelVersion ?? model),
+    id: asText(body.responseId ?? newId('gen-')),
+    model: asText(body.modelVersion ?? model),
     parts,
     stopReason: blocked ? 'content_filter' : decodeGeminiFinish(typeof candidate?.finishReason === 'string' ? candidate.finishReason : undefined, parts.some((p) => p.type === 'tool_call')),
     ...(usage ? { usage } : {}),

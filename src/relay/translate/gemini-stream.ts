@@ -6,7 +6,7 @@ import { TranslationError } from './errors.ts';
 import type { StopReason, StreamEvent, Usage } from './ir.ts';
 import { decodeGeminiFinish, decodeGeminiPart, decodeGeminiUsage, encodeGeminiFinish, encodeGeminiUsage } from './gemini-response.ts';
 import type { StreamDecoder, StreamEncoder } from './stream.ts';
-import { isObject, newId, parseArguments } from './util.ts';
+import { isObject, newId, parseArguments, asText } from './util.ts';
 
 export class GeminiStreamDecoder implements StreamDecoder {
   private started = false;
@@ -23,13 +23,13 @@ export class GeminiStreamDecoder implements StreamDecoder {
       throw new TranslationError('data', 'an upstream chunk is not valid JSON');
     }
     if (!isObject(chunk)) throw new TranslationError('data', 'an upstream chunk is not a JSON object');
-    if (isObject(chunk.error)) return [{ type: 'error', message: String(chunk.error.message ?? 'upstream error'), ...(chunk.error.status ? { errorType: String(chunk.error.status) } : {}) }];
+    if (isObject(chunk.error)) return [{ type: 'error', message: asText(chunk.error.message ?? 'upstream error'), ...(chunk.error.status ? { errorType: asText(chunk.error.status) } : {}) }];
     const out: StreamEvent[] = [];
     const usage = isObject(chunk.usageMetadata) ? decodeGeminiUsage(chunk.usageMetadata) : undefined;
     if (!this.started) {
       this.started = true;
       // Gemini's first chunk already counts the prompt: an Anthropic caller sees it in message_start.
-      out.push({ type: 'start', id: String(chunk.responseId ?? newId('gen-')), model: String(chunk.modelVersion ?? this.model), ...(usage ? { usage } : {}) });
+      out.push({ type: 'start', id: asText(chunk.responseId ?? newId('gen-')), model: asText(chunk.modelVersion ?? this.model), ...(usage ? { usage } : {}) });
     }
     const candidate = Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined;
     for (const p of candidate?.content?.parts ?? []) {

@@ -3,7 +3,7 @@ import type { OpenAIChatRequest, OpenAIContentPart, OpenAIMessage, OpenAIToolCho
 import { unsupported } from './errors.ts';
 import { fieldOf } from './fields.ts';
 import type { ChatRequest, ImagePart, Message, Part, TextPart, ToolChoice, ToolDef, TranslateOptions } from './ir.ts';
-import { arr, dataUrl, imageFromUrl, isObject, obj, optArr, optInt, optNum, optStr, optStrArr, str } from './util.ts';
+import { arr, dataUrl, imageFromUrl, isObject, obj, optArr, optInt, optNum, optStr, optStrArr, str, asText } from './util.ts';
 
 const EFFORTS: Record<string, 'minimal' | 'low' | 'medium' | 'high'> = { minimal: 'minimal', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' };
 
@@ -19,7 +19,7 @@ function textOf(content: unknown, at: string): TextPart[] {
   if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content, at }];
   return arr(content, at).map((p, j) => {
     const type = obj(p, `${at}[${j}]`).type;
-    if (type !== 'text' && type !== 'refusal') unsupported(`${at}[${j}].type`, `only text parts are allowed here, not '${String(type)}'`);
+    if (type !== 'text' && type !== 'refusal') unsupported(`${at}[${j}].type`, `only text parts are allowed here, not '${asText(type)}'`);
     return textPart(p, `${at}[${j}]`);
   });
 }
@@ -35,7 +35,7 @@ function userParts(content: unknown, at: string): Array<TextPart | ImagePart> {
       const url = str(obj(o.image_url, `${pat}.image_url`).url, `${pat}.image_url.url`);
       return { type: 'image', source: imageFromUrl(url, `${pat}.image_url.url`), at: pat };
     }
-    return unsupported(`${pat}.type`, `content part '${String(o.type)}' has no equivalent at this provider`);
+    return unsupported(`${pat}.type`, `content part '${asText(o.type)}' has no equivalent at this provider`);
   });
 }
 
@@ -90,7 +90,7 @@ function decodeMessages(messages: unknown[], system: TextPart[]): Message[] {
       const content = textOf(m.content, `${at}.content`);
       out.push({ role: 'user', parts: [{ type: 'tool_result', toolCallId: id, name: name!, content, isError: false, at }], at });
     } else {
-      unsupported(`${at}.role`, `role '${String(m.role)}' cannot be translated`);
+      unsupported(`${at}.role`, `role '${asText(m.role)}' cannot be translated`);
     }
   });
   return out;
@@ -99,7 +99,7 @@ function decodeMessages(messages: unknown[], system: TextPart[]): Message[] {
 function decodeTools(tools: unknown): ToolDef[] {
   return arr(tools, 'tools').map((raw, i): ToolDef => {
     const t = obj(raw, `tools[${i}]`);
-    if (t.type !== 'function') return unsupported(`tools[${i}].type`, `tool type '${String(t.type)}' has no equivalent at this provider`);
+    if (t.type !== 'function') return unsupported(`tools[${i}].type`, `tool type '${asText(t.type)}' has no equivalent at this provider`);
     const f = obj(t.function, `tools[${i}].function`);
     const description = optStr(f.description, `tools[${i}].function.description`);
     const strict = f.strict == null ? undefined : f.strict === true;
@@ -119,7 +119,7 @@ export function decodeOpenAIRequest(body: OpenAIChatRequest): ChatRequest {
   rejectUntranslatable(body);
   const system: TextPart[] = [];
   const messages = decodeMessages(body.messages, system);
-  const req: ChatRequest = { source: 'openai', model: String(body.model ?? ''), system, messages, stream: body.stream === true };
+  const req: ChatRequest = { source: 'openai', model: asText(body.model ?? ''), system, messages, stream: body.stream === true };
   const max = optInt(body.max_completion_tokens, 'max_completion_tokens') ?? optInt(body.max_tokens, 'max_tokens');
   if (max != null) req.maxOutputTokens = max;
   const temperature = optNum(body.temperature, 'temperature');
@@ -151,13 +151,13 @@ export function decodeOpenAIRequest(body: OpenAIChatRequest): ChatRequest {
         schema: js.schema == null ? {} : obj(js.schema, 'response_format.json_schema.schema'),
         ...(js.strict != null ? { strict: js.strict === true } : {}),
       };
-    } else if (type !== 'text') unsupported('response_format.type', `'${String(type)}' cannot be translated`);
+    } else if (type !== 'text') unsupported('response_format.type', `'${asText(type)}' cannot be translated`);
   }
   const effort = body.reasoning_effort as unknown;
   if (effort === 'none') req.thinking = { enabled: false };
   else if (effort != null) {
     const e = typeof effort === 'string' && Object.hasOwn(EFFORTS, effort) ? EFFORTS[effort] : undefined;
-    if (!e) unsupported('reasoning_effort', `'${String(effort)}' is not a known effort`);
+    if (!e) unsupported('reasoning_effort', `'${asText(effort)}' is not a known effort`);
     req.thinking = { enabled: true, effort: e! };
   }
   return req;

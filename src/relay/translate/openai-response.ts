@@ -2,7 +2,7 @@
 import type { OpenAIChatResponse, OpenAIFinishReason, OpenAIMessage, OpenAIUsage } from '../protocols/openai.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { isObject, newId, obj, optArr, optStr, readCounts, str } from './util.ts';
+import { isObject, newId, obj, optArr, optStr, readCounts, str, asText } from './util.ts';
 
 export function decodeOpenAIUsage(u: OpenAIUsage | null | undefined): Usage | undefined {
   if (!isObject(u)) return undefined;
@@ -60,7 +60,7 @@ export function encodeOpenAIFinish(r: StopReason): OpenAIFinishReason {
 export function decodeOpenAIResponse(body: OpenAIChatResponse): ChatResponse {
   if (!isObject(body) || !Array.isArray(body.choices) || body.choices.length === 0) unsupported('choices', 'the upstream answer has no choice');
   if (body.choices.length > 1) unsupported('choices', 'several choices cannot be translated');
-  const choice = body.choices[0]!;
+  const choice = obj(body.choices[0], 'choices[0]') as Partial<OpenAIChatResponse['choices'][number]>;
   const m: Partial<OpenAIMessage> = isObject(choice.message) ? choice.message : {};
   const parts: Part[] = [];
   if (typeof m.reasoning_content === 'string' && m.reasoning_content) parts.push({ type: 'thinking', text: m.reasoning_content });
@@ -75,8 +75,8 @@ export function decodeOpenAIResponse(body: OpenAIChatResponse): ChatResponse {
   });
   const usage = decodeOpenAIUsage(body.usage);
   return {
-    id: String(body.id ?? newId('chatcmpl-')),
-    model: String(body.model ?? ''),
+    id: asText(body.id ?? newId('chatcmpl-')),
+    model: asText(body.model ?? ''),
     ...(typeof body.created === 'number' ? { created: body.created } : {}),
     parts,
     stopReason: refused ? 'refusal' : decodeOpenAIFinish(choice.finish_reason),

@@ -5,7 +5,7 @@ import { TranslationError } from './errors.ts';
 import type { StopReason, StreamEvent, Usage } from './ir.ts';
 import { decodeOpenAIFinish, decodeOpenAIUsage, encodeOpenAIFinish, encodeOpenAIUsage } from './openai-response.ts';
 import type { StreamDecoder, StreamEncoder } from './stream.ts';
-import { isObject, newId, sse } from './util.ts';
+import { isObject, newId, sse, asText } from './util.ts';
 
 export class OpenAIStreamDecoder implements StreamDecoder {
   private started = false;
@@ -21,11 +21,11 @@ export class OpenAIStreamDecoder implements StreamDecoder {
       throw new TranslationError('data', 'an upstream chunk is not valid JSON');
     }
     if (!isObject(chunk)) throw new TranslationError('data', 'an upstream chunk is not a JSON object');
-    if (isObject(chunk.error)) return [{ type: 'error', message: String(chunk.error.message ?? 'upstream error'), ...(chunk.error.type ? { errorType: String(chunk.error.type) } : {}) }];
+    if (isObject(chunk.error)) return [{ type: 'error', message: asText(chunk.error.message ?? 'upstream error'), ...(chunk.error.type ? { errorType: asText(chunk.error.type) } : {}) }];
     const out: StreamEvent[] = [];
     if (!this.started) {
       this.started = true;
-      out.push({ type: 'start', id: String(chunk.id ?? newId('chatcmpl-')), model: String(chunk.model ?? ''), ...(typeof chunk.created === 'number' ? { created: chunk.created } : {}) });
+      out.push({ type: 'start', id: asText(chunk.id ?? newId('chatcmpl-')), model: asText(chunk.model ?? ''), ...(typeof chunk.created === 'number' ? { created: chunk.created } : {}) });
     }
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c) => c.index === 0 || c.index === undefined) : undefined;
     const delta = choice?.delta;

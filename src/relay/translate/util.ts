@@ -106,3 +106,18 @@ export function optInt(v: unknown, at: string): number | undefined {
   return v;
 }
 export const optStrArr = (v: unknown, at: string): string[] | undefined => (v == null ? undefined : arr(v, at).map((s, i) => str(s, `${at}[${i}]`)));
+
+/**
+ * Text of an untrusted JSON value: strings as they are, numbers and booleans printed, anything else
+ * (objects whose toString is not a function, arrays) as JSON, so odd upstream input never throws.
+ */
+export function asText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v == null) return '';
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '';
+  }
+}
