@@ -17,7 +17,7 @@ async function main() {
   }
   const server = await startServer(gw, config.PORT, config.HOST);
   const dbKind = gw.db.dialect === 'sqlite' ? config.DATABASE_URL : 'postgres';
-  log.info({ port: server.port, db: dbKind, redis: Boolean(config.REDIS_URL) }, `MoleAPI listening on http://localhost:${server.port}`);
+  log.info({ port: server.port, db: dbKind, bus: gw.bus.kind }, `MoleAPI listening on http://localhost:${server.port}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
