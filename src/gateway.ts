@@ -35,7 +35,7 @@ export interface Gateway {
 }
 
 export async function createGateway(config: Config, log: Logger): Promise<Gateway> {
-  const db = await openDatabase(config.DATABASE_URL);
+  const db = await openDatabase(config.DATABASE_URL, { exclusive: true });
   await migrate(db);
   const bus = await openBus(config, db, log);
   const keys = new KeyCache(db);
