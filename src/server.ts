@@ -18,12 +18,17 @@ export interface RunningServer {
  */
 export async function startServer(gw: Gateway, port: number, host: string): Promise<RunningServer> {
   const management = getRequestListener(managementApp(gw).fetch);
-  const inFlight = new Set<Promise<void>>();
+  // Every request in flight, so a shutdown waits for all of them (management requests included).
+  const inFlight = new Set<Promise<unknown>>();
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     if (isRelayPath(req.url ?? '/')) {
+      // Until billing is done, which may be after the caller has gone.
       const p = handleRelay(gw, req, res).finally(() => inFlight.delete(p));
       inFlight.add(p);
     } else {
+      // Until the answer is sent or the caller has gone.
+      const p = new Promise((resolve) => res.once('close', resolve)).finally(() => inFlight.delete(p));
+      inFlight.add(p);
       void management(req, res);
     }
   });
