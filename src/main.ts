@@ -23,8 +23,10 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing requests in flight');
-    await server.close();
+    // close() stops listening before it returns its promise: once this line is out, connections are refused.
+    const draining = server.close();
+    log.info({ signal }, 'shutting down: no new connections; finishing requests in flight');
+    await draining;
     await gw.close();
     process.exit(0);
   };

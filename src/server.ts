@@ -8,7 +8,10 @@ import { handleRelay, isRelayPath } from './relay/router.ts';
 export interface RunningServer {
   server: Server;
   port: number;
-  /** Stops accepting, lets requests in flight finish (their settlements included), then closes. */
+  /**
+   * Stops accepting (the listening socket is closed before the promise is returned), lets requests in
+   * flight finish (relay settlements and management requests included), then closes.
+   */
   close(graceMs?: number): Promise<void>;
 }
 

@@ -7,9 +7,8 @@
 //   nousage    never sends usage (JSON or stream)
 //   error500   500 with an OpenAI error body;  error400: 400 with an OpenAI error body
 //   cut        stream: 3 word chunks then the socket is destroyed; non-stream: socket destroyed at once
-//   slow       stream: one chunk every 100 ms for 30 s (or N ms for `slowN`, e.g. `slow3000`), then the
-//              end and usage; non-stream: answers after 30 s (N ms); a client that goes away first is
-//              recorded as `aborted: true`
+//   slow       stream: one chunk every 100 ms for 30 s; non-stream: answers after 30 s; a client that
+//              goes away first is recorded as `aborted: true`
 //   delay      waits 300 ms (or N ms for `delayN`, e.g. `delay1500`) then answers normally
 // Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
 import http from 'node:http';
@@ -45,11 +44,6 @@ function usageFor(model: string, completion: number) {
     prompt_tokens_details: { cached_tokens: model.includes('cached') ? 4 : 0, audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
-}
-
-function slowTotalOf(model: string): number {
-  const m = /slow(\d+)/.exec(model);
-  return m ? Number(m[1]) : SLOW_TOTAL_MS;
 }
 
 function delayOf(model: string): number {
@@ -210,7 +204,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
 
       if (model.includes('slow')) {
         if (!stream) {
-          const t = later(slowTotalOf(model), answer);
+          const t = later(SLOW_TOTAL_MS, answer);
           res.on('close', () => cancel(t));
           return;
         }
@@ -220,7 +214,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         const started = Date.now();
         const iv = setInterval(() => {
           if (res.destroyed) return cancel(iv);
-          if (Date.now() - started >= slowTotalOf(model)) {
+          if (Date.now() - started >= SLOW_TOTAL_MS) {
             cancel(iv);
             finishStream(sent, 'stop');
             return;

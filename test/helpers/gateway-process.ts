@@ -34,7 +34,7 @@ export function spawnGateway(env: Record<string, string>): GatewayProcess {
     child,
     output: () => out,
     exited,
-    waitFor(re, timeoutMs = 20_000) {
+    waitFor(re, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = out.match(re);
