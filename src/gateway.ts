@@ -12,6 +12,7 @@ import { settlementWriter } from './ledger/holds.ts';
 import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
 import { keepUnsettled, replayUnsettled } from './ledger/unsettled-file.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
+import { postgresBus } from './lib/postgres-bus.ts';
 import { loadSecretKey, SecretBox } from './lib/secret-box.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
@@ -34,9 +35,9 @@ export interface Gateway {
 }
 
 export async function createGateway(config: Config, log: Logger): Promise<Gateway> {
-  const db = await openDatabase(config.DATABASE_URL);
+  const db = await openDatabase(config.DATABASE_URL, { exclusive: true });
   await migrate(db);
-  const bus = config.REDIS_URL ? await redisBus(config.REDIS_URL, (err) => log.error({ err }, 'redis error')) : localBus();
+  const bus = await openBus(config, db, log);
   const keys = new KeyCache(db);
   const pricing = new PricingCatalog(db);
   const secret = loadSecretKey(config.MOLEAPI_SECRET_KEY, dataDir(config));
@@ -45,17 +46,17 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   }
   const channels = new ChannelRegistry(db, new SecretBox(secret.key));
   const settings = new SettingsStore(db);
-  await Promise.all([pricing.reload(), channels.reload(), settings.reload()]);
-  const sealed = await channels.sealPlaintextKeys();
-  if (sealed) log.info({ sealed }, 'sealed channel keys that were stored in plain text');
-  for (const ch of channels.all) if (ch.problem) log.error({ channel: ch.id, name: ch.name }, `channel unusable: ${ch.problem}`);
-
+  // Listening before the first load, so a change committed while it runs is not missed.
   bus.onMessage((topic, payload) => {
     const reload = (p: Promise<void>) => p.catch((err) => log.error({ err, topic }, 'cache reload failed'));
     if (topic === 'keys') keys.invalidate(payload || undefined);
     else if (topic === 'catalog') reload(Promise.all([pricing.reload(), channels.reload()]).then(() => undefined));
     else if (topic === 'settings') reload(settings.reload());
   });
+  await Promise.all([pricing.reload(), channels.reload(), settings.reload()]);
+  const sealed = await channels.sealPlaintextKeys();
+  if (sealed) log.info({ sealed }, 'sealed channel keys that were stored in plain text');
+  for (const ch of channels.all) if (ch.problem) log.error({ channel: ch.id, name: ch.name }, `channel unusable: ${ch.problem}`);
 
   const instanceId = randomUUID();
   await heartbeat(db, instanceId);
@@ -116,4 +117,13 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       await db.close();
     },
   };
+}
+
+/** Redis when configured; otherwise PostgreSQL's LISTEN/NOTIFY; on SQLite (one process) a local bus. */
+async function openBus(config: Config, db: Database, log: Logger): Promise<Bus> {
+  if (config.REDIS_URL) return redisBus(config.REDIS_URL, (err) => log.error({ err }, 'redis error'));
+  if (db.dialect === 'postgres') {
+    return postgresBus(db, config.DATABASE_URL, (err) => log.error({ err }, 'invalidation listener (LISTEN/NOTIFY) error; reconnecting'));
+  }
+  return localBus();
 }

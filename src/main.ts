@@ -17,14 +17,16 @@ async function main() {
   }
   const server = await startServer(gw, config.PORT, config.HOST);
   const dbKind = gw.db.dialect === 'sqlite' ? config.DATABASE_URL : 'postgres';
-  log.info({ port: server.port, db: dbKind, redis: Boolean(config.REDIS_URL) }, `MoleAPI listening on http://localhost:${server.port}`);
+  log.info({ port: server.port, db: dbKind, bus: gw.bus.kind }, `MoleAPI listening on http://localhost:${server.port}`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down: finishing requests in flight');
-    await server.close();
+    // close() stops listening before it returns its promise: once this line is out, connections are refused.
+    const draining = server.close();
+    log.info({ signal }, 'shutting down: no new connections; finishing requests in flight');
+    await draining;
     await gw.close();
     process.exit(0);
   };

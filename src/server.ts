@@ -8,7 +8,10 @@ import { handleRelay, isRelayPath } from './relay/router.ts';
 export interface RunningServer {
   server: Server;
   port: number;
-  /** Stops accepting, lets requests in flight finish (their settlements included), then closes. */
+  /**
+   * Stops accepting (the listening socket is closed before the promise is returned), lets requests in
+   * flight finish (relay settlements and management requests included), then closes.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -18,12 +21,17 @@ export interface RunningServer {
  */
 export async function startServer(gw: Gateway, port: number, host: string): Promise<RunningServer> {
   const management = getRequestListener(managementApp(gw).fetch);
-  const inFlight = new Set<Promise<void>>();
+  // Every request in flight, so a shutdown waits for all of them (management requests included).
+  const inFlight = new Set<Promise<unknown>>();
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     if (isRelayPath(req.url ?? '/')) {
+      // Until billing is done, which may be after the caller has gone.
       const p = handleRelay(gw, req, res).finally(() => inFlight.delete(p));
       inFlight.add(p);
     } else {
+      // Until the answer is sent or the caller has gone.
+      const p = new Promise((resolve) => res.once('close', resolve)).finally(() => inFlight.delete(p));
+      inFlight.add(p);
       void management(req, res);
     }
   });

@@ -21,6 +21,8 @@ export class KeyCache {
   // Keyed by the raw key so a hit costs no hashing; `byHash` finds entries to drop on invalidation.
   private entries = new Map<string, KeyAuth | typeof MISS>();
   private byHash = new Map<string, string>();
+  // Bumped by every invalidation: a lookup whose read started before one must not cache what it read.
+  private generation = 0;
 
   constructor(private db: Database) {}
 
@@ -33,12 +35,15 @@ export class KeyCache {
       if (now - hit.loadedAt < TTL_MS) return hit;
     }
     if (this.entries.size > 100_000) this.invalidate();
+    const generation = this.generation;
     const keyHash = hashKey(rawKey);
     const r = await this.db.get(
       'SELECT k.*, u.enabled AS user_enabled FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = ?',
       [keyHash],
     );
+    const current = generation === this.generation;
     if (!r) {
+      if (!current) return undefined;
       this.entries.set(rawKey, MISS);
       setTimeout(() => this.entries.get(rawKey) === MISS && this.entries.delete(rawKey), 5_000).unref();
       return undefined;
@@ -54,13 +59,17 @@ export class KeyCache {
       allowIp: ipMatcher(key.allowIps),
       loadedAt: now,
     };
-    this.entries.set(rawKey, auth);
-    this.byHash.set(keyHash, rawKey);
+    // Answered with what was read, but kept only if no invalidation arrived while reading.
+    if (current) {
+      this.entries.set(rawKey, auth);
+      this.byHash.set(keyHash, rawKey);
+    }
     return auth;
   }
 
   /** Drops one key (by hash) or, with no argument, everything (user-level changes). */
   invalidate(keyHash?: string): void {
+    this.generation++;
     if (keyHash === undefined) {
       this.entries.clear();
       this.byHash.clear();

@@ -1,4 +1,5 @@
 import type { Database } from '../db/index.ts';
+import { ReloadOrder } from '../lib/reload-order.ts';
 import { SecretBox } from '../lib/secret-box.ts';
 
 export type ChannelType = 'openai';
@@ -63,6 +64,7 @@ export class ChannelRegistry {
 
   // The keys as stored (sealed), so an update that leaves the key alone never rewrites it.
   private storedKeys = new Map<number, string>();
+  private order = new ReloadOrder();
 
   constructor(
     private db: Database,
@@ -70,11 +72,11 @@ export class ChannelRegistry {
   ) {}
 
   async reload(): Promise<void> {
+    const ticket = this.order.begin();
     const rows = await this.db.all('SELECT * FROM channels ORDER BY id');
-    this.all = rows.map((r) => fromRow(r, this.box));
-    this.storedKeys = new Map(rows.map((r) => [Number(r.id), String(r.api_key)]));
+    const all = rows.map((r) => fromRow(r, this.box));
     const index = new Map<string, Channel[]>();
-    for (const ch of this.all) {
+    for (const ch of all) {
       for (const g of ch.groups) {
         for (const m of ch.models) {
           const k = `${g}\u0000${m}`;
@@ -84,6 +86,10 @@ export class ChannelRegistry {
         }
       }
     }
+    // A reload that started later may already have applied a newer read (reloads can finish out of order).
+    if (!this.order.mayApply(ticket)) return;
+    this.all = all;
+    this.storedKeys = new Map(rows.map((r) => [Number(r.id), String(r.api_key)]));
     this.byGroupModel = index;
   }
 

@@ -1,16 +1,28 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connectSqlite, directQueryable, statementRunner } from './sqlite-connection.ts';
+import { lockSqliteFile, restrictSqliteFiles } from './sqlite-files.ts';
 import { BUSY, type Database, type Row } from './types.ts';
 
 /**
  * One better-sqlite3 connection. Calls are synchronous, so a transaction whose callback awaits would let
  * other requests' statements join it; every call therefore goes through one FIFO lock (free fast path).
  */
-export async function openSqlite(url: string): Promise<Database> {
+export async function openSqlite(url: string, opts: { exclusive?: boolean } = {}): Promise<Database> {
   const file = url.replace(/^sqlite:(\/\/)?/, '');
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = connectSqlite(file);
+  let unlock = () => {};
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true });
+    if (opts.exclusive) unlock = lockSqliteFile(file);
+    restrictSqliteFiles(file);
+  }
+  let db: ReturnType<typeof connectSqlite>;
+  try {
+    db = connectSqlite(file);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const runner = statementRunner(db);
   const direct = directQueryable(runner);
 
@@ -69,6 +81,7 @@ export async function openSqlite(url: string): Promise<Database> {
       }),
     close: async () => {
       db.close();
+      unlock();
     },
   };
 }

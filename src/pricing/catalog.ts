@@ -1,4 +1,5 @@
 import type { Database } from '../db/index.ts';
+import { ReloadOrder } from '../lib/reload-order.ts';
 import { formatDecimal, formatMicros, money } from '../lib/money.ts';
 import { costOf, type Price } from './cost.ts';
 
@@ -13,13 +14,15 @@ export interface Group {
 export class PricingCatalog {
   prices = new Map<string, Price>();
   groups = new Map<string, Group>();
+  private order = new ReloadOrder();
 
   constructor(private db: Database) {}
 
   async reload(): Promise<void> {
+    const ticket = this.order.begin();
     const [priceRows, groupRows] = await Promise.all([this.db.all('SELECT * FROM prices'), this.db.all('SELECT * FROM groups')]);
     const big = (v: unknown) => (v === null || v === undefined ? null : BigInt(v as number));
-    this.prices = new Map(
+    const prices = new Map(
       priceRows.map((r) => [
         r.model as string,
         {
@@ -31,12 +34,16 @@ export class PricingCatalog {
         },
       ]),
     );
-    this.groups = new Map(
+    const groups = new Map(
       groupRows.map((r) => [
         r.name as string,
         { name: r.name, multiplier: BigInt(r.multiplier_micros), description: r.description, selectable: Number(r.selectable) === 1 },
       ]),
     );
+    // A reload that started later may already have applied a newer read (reloads can finish out of order).
+    if (!this.order.mayApply(ticket)) return;
+    this.prices = prices;
+    this.groups = groups;
   }
 
   async setPrice(model: string, p: Price): Promise<void> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
+import { ReloadOrder } from '../lib/reload-order.ts';
 
 /** Operator settings kept in the database and editable in the admin API. */
 export const settingsSchema = z.object({
@@ -22,14 +23,18 @@ export const DEFAULT_SETTINGS: Settings = {
 
 export class SettingsStore {
   current: Settings = { ...DEFAULT_SETTINGS };
+  private order = new ReloadOrder();
 
   constructor(private db: Database) {}
 
   async reload(): Promise<void> {
+    const ticket = this.order.begin();
     const rows = await this.db.all<{ key: string; value: string }>('SELECT key, value FROM settings');
     const stored: Record<string, unknown> = {};
     for (const r of rows) stored[r.key] = JSON.parse(r.value);
-    this.current = settingsSchema.parse({ ...DEFAULT_SETTINGS, ...stored });
+    const next = settingsSchema.parse({ ...DEFAULT_SETTINGS, ...stored });
+    // A reload that started later (or an update) may already have applied a newer state.
+    if (this.order.mayApply(ticket)) this.current = next;
   }
 
   async update(patch: Partial<Settings>): Promise<Settings> {
@@ -39,7 +44,8 @@ export class SettingsStore {
         await q.run('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, JSON.stringify(value)]);
       }
     });
-    this.current = next;
+    // Counts as a reload that read right after the commit, so an older reload still running is dropped.
+    if (this.order.mayApply(this.order.begin())) this.current = next;
     return next;
   }
 }
