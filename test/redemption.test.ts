@@ -150,10 +150,12 @@ describe('generating a batch', () => {
     ['negative quota', { count: 1, quota: -5 }, 'quota'],
     ['fractional quota', { count: 1, quota: 1.5 }, 'quota'],
     ['expiry in the past', { count: 1, quota: 1, expiresAt: '2020-01-01T00:00:00Z' }, 'expiresAt'],
+    ['expiry past the end of time', { count: 1, quota: 1, expiresAt: 1e20 }, 'expiresAt'],
+    ['name empty', { count: 1, quota: 1, name: '  ' }, 'name'],
     ['unknown field', { count: 1, quota: 1, bonus: 5 }, ''],
   ])('refuses %s with 400 naming the field, and creates nothing', async (_label, body, field) => {
     const before = Number((await gw.gateway.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM redemption_batches'))!.n);
-    const res = await gw.admin.post('/api/admin/redemption-codes', { name: 'bad', ...body });
+    const res = await gw.admin.post('/api/admin/redemption-codes', { name: 'bad', ...(body as object) });
     expect(res.status, JSON.stringify(res.body)).toBe(400);
     expect(res.body.error.code).toBe('invalid_request');
     if (field) expect(res.body.error.issues.map((i: any) => i.path[0])).toContain(field);

@@ -21,7 +21,8 @@ export const batchCreateSchema = z
       .openapi({ description: 'Value of each code in USD (give this or quota)', example: '5' }),
     count: z.number().int().min(1).max(1000).openapi({ description: 'How many codes (1–1000)' }),
     expiresAt: z
-      .union([z.iso.datetime({ offset: true }), z.number().int().positive(), z.null()])
+      // JavaScript dates end at 8.64e15 ms: a later instant could not be shown (or stored in a BIGINT).
+      .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(8_640_000_000_000_000), z.null()])
       .optional()
       .openapi({ description: 'ISO date-time or unix ms; absent or null = never' }),
   })
