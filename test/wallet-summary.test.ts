@@ -119,4 +119,18 @@ describe('GET /api/wallet', () => {
     expect(w.runway).toBe(Math.floor(((250_000 - cost) * 70) / cost) / 10);
     expect(w.runway).toBeGreaterThan(0);
   });
+
+  it('still answers the balance when the usage logs cannot be read: spend and runway are null', async () => {
+    const { client } = await createUserWithKey(gw);
+    const db = gw.gateway.db;
+    await db.run('ALTER TABLE usage_logs RENAME TO usage_logs_away');
+    try {
+      const w = await client.get('/api/wallet');
+      expect(w.status).toBe(200);
+      expect(w.body).toMatchObject({ balance: { quota: 250_000 }, trialCredit: { quota: 250_000 }, spend: null, runway: null });
+    } finally {
+      await db.run('ALTER TABLE usage_logs_away RENAME TO usage_logs');
+    }
+    expect((await client.get('/api/wallet')).body.spend).toMatchObject({ today: { quota: 0 } });
+  });
 });

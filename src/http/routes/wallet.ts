@@ -5,7 +5,7 @@ import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
 import { groupPrice } from '../../pricing/catalog.ts';
-import { runwayDays, walletSummary } from '../../wallet/summary.ts';
+import { runwayDays, walletCredits, walletSpend } from '../../wallet/summary.ts';
 import { ApiError, requireUser, routes } from '../common.ts';
 import { priceView, PriceView } from '../price-view.ts';
 import { Id, IsoTime, json, Money, page, Pagination, SESSION, sessionErrors, TimeParam } from '../schemas.ts';
@@ -34,7 +34,8 @@ const WalletSchema = z
     totalToppedUp: Money.openapi({ description: 'Σ of top-up credits' }),
     spend: z
       .object({ today: Money, last7Days: Money, last30Days: Money })
-      .openapi({ description: 'Usage-log costs: since 00:00 UTC, and over the last 7 / 30 × 24 hours' }),
+      .nullable()
+      .openapi({ description: 'Usage-log costs: since 00:00 UTC, and over the last 7 / 30 × 24 hours; null when the usage logs cannot be read right now' }),
     runway: z
       .number()
       .nullable()
@@ -150,7 +151,13 @@ export const walletRoutes = routes()
     if (!w) throw new ApiError(404, 'not_found', 'No wallet.');
     const held = Number(w.held) + heldInMemory(db, userId);
     const available = Number(w.balance) - held;
-    const s = await walletSummary(db, userId);
+    const credits = await walletCredits(db, userId);
+    // The balance matters most when things go wrong: a failure to read the usage logs (the summary's
+    // only other table) leaves spend and runway null instead of failing the whole answer.
+    const spend = await walletSpend(db, userId).catch((err) => {
+      c.get('gw').log.error({ err, userId }, 'wallet spend could not be read');
+      return null;
+    });
     return c.json(
       {
         balance: money(w.balance),
@@ -158,11 +165,11 @@ export const walletRoutes = routes()
         requestCount: Number(w.request_count),
         held: money(held),
         available: money(available),
-        trialCredit: money(s.trialCredit),
-        referralRewards: money(s.referralRewards),
-        totalToppedUp: money(s.totalToppedUp),
-        spend: { today: money(s.spend.today), last7Days: money(s.spend.last7Days), last30Days: money(s.spend.last30Days) },
-        runway: runwayDays(available, s.spend.last7Days),
+        trialCredit: money(credits.trialCredit),
+        referralRewards: money(credits.referralRewards),
+        totalToppedUp: money(credits.totalToppedUp),
+        spend: spend && { today: money(spend.today), last7Days: money(spend.last7Days), last30Days: money(spend.last30Days) },
+        runway: spend && runwayDays(available, spend.last7Days),
       },
       200,
     );
