@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
 import { applyEntry } from '../ledger/entries.ts';
+import { rewardInviter } from '../wallet/referral.ts';
 import { hashPassword } from './passwords.ts';
 import { checkRegistrationLimit } from './registration-limit.ts';
 
@@ -47,12 +48,15 @@ export interface NewUser {
   group: string;
   inviterId?: number | null;
   trialQuota: number;
+  /** Points credited to the inviter (when inviterId is set and the inviter is enabled); default 0. */
+  referralRewardQuota?: number;
   /** A self-registration: its address bucket and the hourly limit per bucket (0 = none). */
   registration?: { bucket: string; perHour: number };
 }
 
 /**
- * Creates the user and, in the same transaction, the trial-credit ledger entry. A self-registration is
+ * Creates the user and, in the same transaction, the trial-credit ledger entry and the inviter's
+ * referral reward. A self-registration is
  * counted against its address's hourly limit in that transaction too. Usernames are unique without
  * regard to case (a unique index on LOWER(username)).
  */
@@ -71,6 +75,7 @@ export async function createUser(db: Database, n: NewUser): Promise<User> {
       if (n.trialQuota > 0) {
         await applyEntry(q, { userId: user.id, kind: 'trial', amount: n.trialQuota, reference: `trial:${user.id}`, note: 'Trial credit' });
       }
+      if (n.inviterId) await rewardInviter(q, n.inviterId, user.id, n.referralRewardQuota ?? 0);
       return user;
     });
   } catch (err) {

@@ -173,6 +173,50 @@ const migrations: Migration[] = [
       `CREATE INDEX outbox_due ON outbox(status, next_attempt_at)`,
     ],
   },
+  {
+    id: 70,
+    name: 'redemption codes: batches, hashed codes, attempts for the wrong-code limit',
+    up: (d) => [
+      `CREATE TABLE redemption_batches (
+        id ${pk(d)},
+        name TEXT NOT NULL,
+        quota BIGINT NOT NULL,
+        code_count INTEGER NOT NULL,
+        expires_at BIGINT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_by BIGINT,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE redemption_codes (
+        id ${pk(d)},
+        batch_id BIGINT NOT NULL REFERENCES redemption_batches(id),
+        code_hash TEXT NOT NULL UNIQUE,
+        hint TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        used_by BIGINT,
+        used_at BIGINT,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX redemption_codes_batch ON redemption_codes (batch_id, id)`,
+      `CREATE TABLE redeem_attempts (
+        id ${pk(d)},
+        bucket TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX redeem_attempts_bucket ON redeem_attempts (bucket, created_at)`,
+      `CREATE INDEX redeem_attempts_time ON redeem_attempts (created_at)`,
+    ],
+  },
+  {
+    id: 71,
+    name: 'referral counts and wallet summary sums',
+    up: () => [
+      `CREATE INDEX users_inviter ON users (inviter_id)`,
+      // Sums of credits by kind (trial, referral, topup…) for the wallet summary. Partial, so the
+      // settlement's usage entries (the hot path) do not maintain it; queries say kind <> 'usage'.
+      `CREATE INDEX ledger_credits ON ledger_entries (user_id, kind) WHERE kind <> 'usage'`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -8,6 +8,8 @@ import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
+import { referralRoutes } from './routes/referral.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -27,12 +29,14 @@ const status = createRoute({
 export function managementApp(gw: Gateway) {
   const admin = routes();
   admin.use('*', requireUser, requireAdmin);
-  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes);
+  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes).route('/', adminRedemptionRoutes);
   const api = routes()
     .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
     .route('/', keyRoutes)
     .route('/', walletRoutes)
+    .route('/', redeemRoutes)
+    .route('/', referralRoutes)
     .route('/admin', admin);
 
   const app = routes();

@@ -10,6 +10,14 @@ export const settingsSchema = z.object({
   defaultMaxOutputTokens: z.number().int().min(1).max(10_000_000),
   // Self-registrations (each gets the trial credit) per client address per hour; 0 = unlimited.
   registrationsPerIpPerHour: z.number().int().min(0).max(1_000_000),
+  // Points credited to an inviter when someone registers with their invite code; 0 = no reward.
+  referralRewardQuota: z.number().int().min(0).max(1e13),
+  // Percentage of an invitee's paid top-ups credited to the inviter (rounded down to whole points).
+  referralRebatePercent: z.number().int().min(0).max(100),
+  // Stored for later issues (invoices, balance alerts).
+  invoiceDelayDays: z.number().int().min(0).max(3650),
+  alertThresholdQuota: z.number().int().min(0).max(1e13),
+  allowPrivateWebhooks: z.boolean(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -19,6 +27,11 @@ export const DEFAULT_SETTINGS: Settings = {
   defaultGroup: 'default',
   defaultMaxOutputTokens: 4096,
   registrationsPerIpPerHour: 10,
+  referralRewardQuota: 250_000, // $0.50
+  referralRebatePercent: 0,
+  invoiceDelayDays: 7,
+  alertThresholdQuota: 500_000, // $1
+  allowPrivateWebhooks: false,
 };
 
 export class SettingsStore {

@@ -14,7 +14,12 @@ export const registerSchema = z.object({
   username: username.openapi({ description: 'Unique without regard to case', example: 'dev' }),
   password: z.string().min(8, 'password must be at least 8 characters').max(256),
   email: z.email().max(254).optional().nullable(),
-  inviteCode: z.string().max(64).optional().nullable(),
+  inviteCode: z
+    .string()
+    .max(64)
+    .optional()
+    .nullable()
+    .openapi({ description: "An existing user's invite code (their `code` in GET /api/wallet/referral); unknown → 400 `invalid_invite_code`" }),
 });
 export const passwordSchema = z.object({
   currentPassword: z.string().min(1).max(256),
@@ -33,7 +38,7 @@ const tooMany = (description: string) => ({ 429: { description, headers: { 'Retr
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /** The caller's address; '' (one shared bucket) when the app runs without node:http (app.fetch). */
-function callerIp(c: Context<Env>): string {
+export function callerIp(c: Context<Env>): string {
   return c.env?.incoming ? clientIp(c.env.incoming, c.get('gw').config.TRUST_PROXY) : '';
 }
 
@@ -107,6 +112,7 @@ export const authRoutes = routes()
         group: settings.defaultGroup,
         inviterId,
         trialQuota: settings.trialQuota,
+        referralRewardQuota: settings.referralRewardQuota,
         registration: { bucket: registrationBucket(callerIp(c)), perHour: settings.registrationsPerIpPerHour },
       });
       return c.json({ user: publicUser(user) }, 201);

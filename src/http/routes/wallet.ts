@@ -5,6 +5,7 @@ import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
 import { groupPrice } from '../../pricing/catalog.ts';
+import { runwayDays, walletCredits, walletSpend } from '../../wallet/summary.ts';
 import { ApiError, requireUser, routes } from '../common.ts';
 import { priceView, PriceView } from '../price-view.ts';
 import { Id, IsoTime, json, Money, page, Pagination, SESSION, sessionErrors, TimeParam } from '../schemas.ts';
@@ -21,7 +22,26 @@ export const LedgerEntrySchema = z
   })
   .openapi('LedgerEntry');
 
-const WalletSchema = z.object({ balance: Money, used: Money, requestCount: z.number().int(), held: Money, available: Money }).openapi('Wallet');
+const WalletSchema = z
+  .object({
+    balance: Money,
+    used: Money,
+    requestCount: z.number().int(),
+    held: Money,
+    available: Money,
+    trialCredit: Money.openapi({ description: 'Σ of trial-credit entries' }),
+    referralRewards: Money.openapi({ description: 'Σ of referral entries (registration rewards and rebates)' }),
+    totalToppedUp: Money.openapi({ description: 'Σ of top-up credits' }),
+    spend: z
+      .object({ today: Money, last7Days: Money, last30Days: Money })
+      .nullable()
+      .openapi({ description: 'Usage-log costs: since 00:00 UTC, and over the last 7 / 30 × 24 hours; null when the usage logs cannot be read right now' }),
+    runway: z
+      .number()
+      .nullable()
+      .openapi({ description: 'Days the available balance lasts at the average daily spend of the last 7 days (1 decimal, rounded down); null when nothing was spent' }),
+  })
+  .openapi('Wallet');
 
 const UsageLogSchema = z
   .object({
@@ -130,13 +150,26 @@ export const walletRoutes = routes()
     const w = await walletOf(db, userId);
     if (!w) throw new ApiError(404, 'not_found', 'No wallet.');
     const held = Number(w.held) + heldInMemory(db, userId);
+    const available = Number(w.balance) - held;
+    const credits = await walletCredits(db, userId);
+    // The balance matters most when things go wrong: a failure to read the usage logs (the summary's
+    // only other table) leaves spend and runway null instead of failing the whole answer.
+    const spend = await walletSpend(db, userId).catch((err) => {
+      c.get('gw').log.error({ err, userId }, 'wallet spend could not be read');
+      return null;
+    });
     return c.json(
       {
         balance: money(w.balance),
         used: money(w.used),
         requestCount: Number(w.request_count),
         held: money(held),
-        available: money(Number(w.balance) - held),
+        available: money(available),
+        trialCredit: money(credits.trialCredit),
+        referralRewards: money(credits.referralRewards),
+        totalToppedUp: money(credits.totalToppedUp),
+        spend: spend && { today: money(spend.today), last7Days: money(spend.last7Days), last30Days: money(spend.last30Days) },
+        runway: spend && runwayDays(available, spend.last7Days),
       },
       200,
     );
