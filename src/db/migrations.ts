@@ -152,6 +152,59 @@ const migrations: Migration[] = [
       `CREATE INDEX users_registration_ip ON users (registration_ip, created_at)`,
     ],
   },
+  {
+    id: 60,
+    name: 'payments: orders, callback audit, provider settings',
+    up: (d) => [
+      // Amounts: usd_cents as ordered; points and bonus_points as credited; pay_minor in `currency`
+      // (CNY fen, USD cents) at `rate` (CNY per USD as entered, '1' for USD).
+      `CREATE TABLE payment_orders (
+        id ${pk(d)},
+        order_no TEXT NOT NULL UNIQUE,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        provider TEXT NOT NULL,
+        channel TEXT,
+        usd_cents BIGINT NOT NULL,
+        points BIGINT NOT NULL,
+        bonus_points BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        pay_minor BIGINT NOT NULL,
+        rate TEXT NOT NULL,
+        status TEXT NOT NULL,
+        trade_no TEXT,
+        pay_json TEXT,
+        paid_after_expiry INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        paid_at BIGINT,
+        expired_at BIGINT,
+        confirmed_by TEXT,
+        refunded_at BIGINT,
+        refunded_by TEXT,
+        refund_reason TEXT
+      )`,
+      `CREATE INDEX payment_orders_user ON payment_orders (user_id, id)`,
+      `CREATE INDEX payment_orders_status ON payment_orders (status, expires_at)`,
+      `CREATE TABLE payment_callbacks (
+        id ${pk(d)},
+        provider TEXT NOT NULL,
+        order_no TEXT,
+        source TEXT NOT NULL,
+        method TEXT,
+        fields TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        credited INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX payment_callbacks_order ON payment_callbacks (order_no, id)`,
+      `CREATE TABLE payment_providers (
+        provider TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        config TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -5,9 +5,12 @@ import { jsonBodiesOnly, sameOriginOnly } from './browser-guard.ts';
 import { errorResponse, requireAdmin, requireUser, routes } from './common.ts';
 import { DOCUMENT_INFO, describeRelay } from './openapi.ts';
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
+import { adminPaymentRoutes } from './routes/admin-payments.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { paymentNotifyRoutes } from './routes/payment-notify.ts';
+import { topupRoutes } from './routes/topup.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -27,12 +30,14 @@ const status = createRoute({
 export function managementApp(gw: Gateway) {
   const admin = routes();
   admin.use('*', requireUser, requireAdmin);
-  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes);
+  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes).route('/', adminPaymentRoutes);
   const api = routes()
     .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
     .route('/', keyRoutes)
     .route('/', walletRoutes)
+    .route('/', topupRoutes)
+    .route('/', paymentNotifyRoutes)
     .route('/admin', admin);
 
   const app = routes();

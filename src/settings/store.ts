@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
+import { DEFAULT_TOPUP_SETTINGS, topupSettingsShape } from '../wallet/topup-settings.ts';
 
 /** Operator settings kept in the database and editable in the admin API. */
 export const settingsSchema = z.object({
@@ -9,6 +10,7 @@ export const settingsSchema = z.object({
   defaultMaxOutputTokens: z.number().int().min(1).max(10_000_000),
   // Self-registrations (each gets the trial credit) per client address per hour; 0 = unlimited.
   registrationsPerIpPerHour: z.number().int().min(0).max(1_000_000),
+  ...topupSettingsShape,
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -18,6 +20,7 @@ export const DEFAULT_SETTINGS: Settings = {
   defaultGroup: 'default',
   defaultMaxOutputTokens: 4096,
   registrationsPerIpPerHour: 10,
+  ...DEFAULT_TOPUP_SETTINGS,
 };
 
 export class SettingsStore {
