@@ -108,7 +108,10 @@ export async function saveProviderSettings(
   const schema = PROVIDER_CONFIG_SCHEMAS[id];
   const checked = (enabled ? schema.strict() : schema.partial().strict()).safeParse(merged);
   if (!checked.success) {
-    const issues = checked.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+    // An unknown setting is named by its own path (zod reports it on the object).
+    const issues = checked.error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...i.path.map(String), k], message: 'unknown setting' })) : [{ path: i.path.map(String), message: i.message }],
+    );
     throw new ProviderConfigError(issues.map((i) => `${i.path.join('.') || id}: ${i.message}`).join('; '), issues);
   }
   const config = checked.data as Record<string, unknown>;
