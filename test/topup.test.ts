@@ -1,6 +1,8 @@
 // Top-up settings, options, bad input, the sandbox, bank transfers, refunds, provider settings (secrets
 // sealed and write-only), order visibility and the admin order list. Ledger invariant after each test.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ZodType } from 'zod';
+import { managementApp } from '../src/http/app.ts';
 import { checkLedger } from '../src/ledger/entries.ts';
 import { ApiClient } from './helpers/api.ts';
 import { createUserWithKey, startGateway, type TestGateway } from './helpers/gateway.ts';
@@ -229,5 +231,37 @@ describe('top-ups', () => {
     expect((await gw.admin.get('/api/admin/orders?status=lost')).status).toBe(400);
     expect((await gw.admin.get('/api/admin/orders?from=yesterday')).status).toBe(400);
     expect((await user.get('/api/admin/orders')).status).toBe(403);
+  });
+  it('answers equal their declared response schemas', async () => {
+    const app = managementApp(gw.gateway);
+    const schema = (method: string, path: string, status = 200): ZodType => {
+      for (const def of app.openAPIRegistry.definitions) {
+        if (def.type === 'route' && def.route.method === method && def.route.path === path) {
+          return (def.route.responses[status] as { content: { 'application/json': { schema: ZodType } } }).content['application/json'].schema;
+        }
+      }
+      throw new Error(`no route ${method} ${path}`);
+    };
+    const matches = (s: ZodType, body: unknown) => expect(s.parse(body)).toEqual(body);
+    const created = await user.post('/api/wallet/topup', { amount: '3', method: 'transfer' });
+    matches(schema('post', '/api/wallet/topup', 201), created.body);
+    for (const [client, path, doc] of [
+      [user, '/api/wallet/topup/options', '/api/wallet/topup/options'],
+      [user, '/api/wallet/orders', '/api/wallet/orders'],
+      [user, `/api/wallet/orders/${created.body.orderNo}`, '/api/wallet/orders/{orderNo}'],
+      [gw.admin, '/api/admin/orders', '/api/admin/orders'],
+      [gw.admin, '/api/admin/payment-providers', '/api/admin/payment-providers'],
+      [gw.admin, '/api/admin/payment-providers/transfer', '/api/admin/payment-providers/{provider}'],
+    ] as const) {
+      const res = await client.get(path);
+      expect(res.status, path).toBe(200);
+      matches(schema('get', doc), res.body);
+    }
+    const confirmed = await gw.admin.post(`/api/admin/orders/${created.body.orderNo}/confirm`, {});
+    matches(schema('post', '/api/admin/orders/{orderNo}/confirm'), confirmed.body);
+    const refunded = await gw.admin.post(`/api/admin/orders/${created.body.orderNo}/refund`, { reason: 'schema' });
+    matches(schema('post', '/api/admin/orders/{orderNo}/refund'), refunded.body);
+    const bad = await user.post('/api/wallet/topup', { amount: '0.5', method: 'transfer' });
+    matches(schema('post', '/api/wallet/topup', 400), bad.body);
   });
 });
