@@ -205,6 +205,43 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    id: 61,
+    name: 'enterprise invoices',
+    up: (d) => [
+      `CREATE TABLE invoices (
+        id ${pk(d)},
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        tax_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        line_item TEXT NOT NULL,
+        address TEXT,
+        phone TEXT,
+        bank_name TEXT,
+        bank_account TEXT,
+        currency TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        url TEXT,
+        reject_reason TEXT,
+        released_orders TEXT,
+        created_at BIGINT NOT NULL,
+        decided_at BIGINT,
+        decided_by TEXT
+      )`,
+      `CREATE INDEX invoices_user ON invoices (user_id, id)`,
+      `CREATE INDEX invoices_status ON invoices (status, id)`,
+      // One row per invoiced top-up: the primary key is what makes "a top-up is invoiced once" hold
+      // under concurrency. A rejected invoice's rows are deleted, so its top-ups can be invoiced again.
+      `CREATE TABLE invoice_orders (
+        order_no TEXT PRIMARY KEY,
+        invoice_id BIGINT NOT NULL REFERENCES invoices(id)
+      )`,
+      `CREATE INDEX invoice_orders_invoice ON invoice_orders (invoice_id)`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -8,6 +8,7 @@ import { adminCatalogRoutes } from './routes/admin-catalog.ts';
 import { adminPaymentRoutes } from './routes/admin-payments.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
+import { adminInvoiceRoutes, invoiceRoutes } from './routes/invoices.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { paymentNotifyRoutes } from './routes/payment-notify.ts';
 import { topupRoutes } from './routes/topup.ts';
@@ -30,7 +31,7 @@ const status = createRoute({
 export function managementApp(gw: Gateway) {
   const admin = routes();
   admin.use('*', requireUser, requireAdmin);
-  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes).route('/', adminPaymentRoutes);
+  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes).route('/', adminPaymentRoutes).route('/', adminInvoiceRoutes);
   const api = routes()
     .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
@@ -38,6 +39,7 @@ export function managementApp(gw: Gateway) {
     .route('/', walletRoutes)
     .route('/', topupRoutes)
     .route('/', paymentNotifyRoutes)
+    .route('/', invoiceRoutes)
     .route('/admin', admin);
 
   const app = routes();

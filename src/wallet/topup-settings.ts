@@ -28,6 +28,8 @@ export const topupSettingsShape = {
     .regex(/^\d{1,6}(?:\.\d{1,6})?$/, 'CNY per USD as a decimal string with at most 6 decimals, e.g. "7.2"')
     .refine((v) => compareDecimal(v, '0') === 1, 'must be more than 0'),
   orderExpiryMinutes: z.number().int().min(1).max(7 * 24 * 60),
+  // A paid top-up may be invoiced this many days after it was paid (the value when the invoice is requested).
+  invoiceDelayDays: z.number().int().min(0).max(366),
 };
 
 /** "10", "10.0" and "10.00" are the same tier. */
@@ -51,6 +53,7 @@ export const DEFAULT_TOPUP_SETTINGS = {
   maxTopupUsd: '10000',
   cnyPerUsd: '7.2',
   orderExpiryMinutes: 30,
+  invoiceDelayDays: 7,
 };
 
 /**
