@@ -39,6 +39,7 @@ describe('top-ups', () => {
       [{ topupTiers: [{ usd: '10', bonusQuota: 0 }, { usd: '10.00', bonusQuota: 1 }] }, 'topupTiers'],
       [{ publicBaseUrl: 'https://pay.example.com/' }, 'publicBaseUrl'],
       [{ orderExpiryMinutes: 0 }, 'orderExpiryMinutes'],
+      [{ minTopupUsd: '20000' }, 'minTopupUsd'], // above maxTopupUsd
     ] as const) {
       const res = await gw.admin.patch('/api/admin/settings', patch);
       expect(res.status, JSON.stringify(patch)).toBe(400);

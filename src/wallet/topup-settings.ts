@@ -67,3 +67,9 @@ export function bonusFor(tiers: readonly TopupTier[], usd: string): number {
   }
   return best?.bonusQuota ?? 0;
 }
+
+/** A problem between top-up settings (each valid alone), or null. */
+export function topupSettingsProblem(s: { minTopupUsd: string; maxTopupUsd: string }): { field: string; message: string } | null {
+  if (compareDecimal(s.minTopupUsd, s.maxTopupUsd) === 1) return { field: 'minTopupUsd', message: `minTopupUsd (${s.minTopupUsd}) is above maxTopupUsd (${s.maxTopupUsd})` };
+  return null;
+}
