@@ -17,6 +17,7 @@ import { loadSecretKey, SecretBox } from './lib/secret-box.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
 import { SettingsStore } from './settings/store.ts';
+import { startOrderExpirySweep } from './wallet/expiry-sweep.ts';
 
 /** Everything a request handler needs, built once at start. */
 export interface Gateway {
@@ -29,6 +30,8 @@ export interface Gateway {
   settings: SettingsStore;
   pools: UpstreamPools;
   loginThrottle: LoginThrottle;
+  /** Seals stored secrets (channel keys, payment provider keys) with MOLEAPI_SECRET_KEY. */
+  secrets: SecretBox;
   instanceId: string;
   log: Logger;
   close(): Promise<void>;
@@ -44,7 +47,8 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   if (secret.source === 'file' && db.dialect === 'postgres') {
     log.warn('MOLEAPI_SECRET_KEY is not set: channel keys are sealed with DATA_DIR/secret.key; every instance sharing this database needs the same key');
   }
-  const channels = new ChannelRegistry(db, new SecretBox(secret.key));
+  const secrets = new SecretBox(secret.key);
+  const channels = new ChannelRegistry(db, secrets);
   const settings = new SettingsStore(db);
   // Listening before the first load, so a change committed while it runs is not missed.
   bus.onMessage((topic, payload) => {
@@ -74,6 +78,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   await purge();
   const purgeTimer = setInterval(purge, 60 * 60_000);
   purgeTimer.unref();
+  const stopOrderExpiry = startOrderExpirySweep(db, log);
 
   // Charges a previous run could not commit before it stopped are applied before serving.
   const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
@@ -96,11 +101,13 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     settings,
     pools,
     loginThrottle: new LoginThrottle(),
+    secrets,
     instanceId,
     log,
     async close() {
       clearInterval(timer);
       clearInterval(purgeTimer);
+      stopOrderExpiry();
       await pools.close();
       await bus.close();
       const owed = await settlements.close();

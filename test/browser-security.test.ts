@@ -113,9 +113,9 @@ describe('state-changing bodies must be JSON', () => {
       headers: { origin: 'https://pay.example', 'sec-fetch-site': 'cross-site', 'content-type': 'application/x-www-form-urlencoded' },
       body: 'trade_status=TRADE_SUCCESS',
     });
-    // No such route yet: it reaches routing (404) instead of being refused (403 / 415).
+    // It reaches the notify handler (an unknown provider: 404 in plain text) instead of being refused (403 / 415).
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe('not_found');
+    expect(await res.text()).toBe('unknown payment provider');
   });
 });
 

@@ -202,3 +202,38 @@ describe('settings', () => {
     await setSettings({ referralRebatePercent: 0, invoiceDelayDays: 7, alertThresholdQuota: 500_000, allowPrivateWebhooks: false });
   });
 });
+
+describe('rebate on a paid top-up (end to end)', () => {
+  const db = () => gw.gateway.db;
+  const balance = async (id: number) => Number((await db().get<{ balance: number }>('SELECT balance FROM users WHERE id = ?', [id]))!.balance);
+  it('an admin-confirmed transfer credits the inviter 10 % of the points paid for (not the bonus), once; sandbox earns none', async () => {
+    const inviter = await newUser();
+    const invitee = await newUser(inviter.referral.code);
+    await setSettings({ referralRebatePercent: 10 });
+    try {
+      expect((await gw.admin.put('/api/admin/payment-providers/transfer', { enabled: true, bankName: 'Bank', accountName: 'Mole', accountNo: '1' })).status).toBe(200);
+      expect((await gw.admin.put('/api/admin/payment-providers/sandbox', { enabled: true })).status).toBe(200);
+      const before = await balance(inviter.id);
+      // $100 carries a tier bonus by default: the rebate is 10 % of the 50,000,000 points paid for.
+      const order = await invitee.client.post('/api/wallet/topup', { amount: '100', method: 'transfer' });
+      expect(order.status, JSON.stringify(order.body)).toBe(201);
+      expect(order.body.bonus.quota).toBeGreaterThan(0);
+      expect(await balance(inviter.id)).toBe(before);
+      expect((await gw.admin.post(`/api/admin/orders/${order.body.orderNo}/confirm`, {})).status).toBe(200);
+      expect(await balance(inviter.id)).toBe(before + 5_000_000);
+      const entry = await db().get<{ kind: string; amount: number }>('SELECT kind, amount FROM ledger_entries WHERE reference = ?', [`rebate:${order.body.orderNo}`]);
+      expect(entry && [entry.kind, Number(entry.amount)]).toEqual(['referral', 5_000_000]);
+      // Confirming again credits nothing more.
+      expect((await gw.admin.post(`/api/admin/orders/${order.body.orderNo}/confirm`, {})).status).toBe(409);
+      expect(await balance(inviter.id)).toBe(before + 5_000_000);
+
+      const sandbox = await invitee.client.post('/api/wallet/topup', { amount: '10', method: 'sandbox' });
+      expect(sandbox.status, JSON.stringify(sandbox.body)).toBe(201);
+      expect(sandbox.body.status).toBe('paid');
+      expect(await balance(inviter.id)).toBe(before + 5_000_000);
+      await expectLedgerBalanced();
+    } finally {
+      await setSettings({ referralRebatePercent: 0 });
+    }
+  });
+});

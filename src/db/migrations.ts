@@ -217,6 +217,96 @@ const migrations: Migration[] = [
       `CREATE INDEX ledger_credits ON ledger_entries (user_id, kind) WHERE kind <> 'usage'`,
     ],
   },
+  {
+    id: 60,
+    name: 'payments: orders, callback audit, provider settings',
+    up: (d) => [
+      // Amounts: usd_cents as ordered; points and bonus_points as credited; pay_minor in `currency`
+      // (CNY fen, USD cents) at `rate` (CNY per USD as entered, '1' for USD).
+      `CREATE TABLE payment_orders (
+        id ${pk(d)},
+        order_no TEXT NOT NULL UNIQUE,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        provider TEXT NOT NULL,
+        channel TEXT,
+        usd_cents BIGINT NOT NULL,
+        points BIGINT NOT NULL,
+        bonus_points BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        pay_minor BIGINT NOT NULL,
+        rate TEXT NOT NULL,
+        status TEXT NOT NULL,
+        trade_no TEXT,
+        pay_json TEXT,
+        paid_after_expiry INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        paid_at BIGINT,
+        expired_at BIGINT,
+        confirmed_by TEXT,
+        refunded_at BIGINT,
+        refunded_by TEXT,
+        refund_reason TEXT
+      )`,
+      `CREATE INDEX payment_orders_user ON payment_orders (user_id, id)`,
+      `CREATE INDEX payment_orders_status ON payment_orders (status, expires_at)`,
+      `CREATE TABLE payment_callbacks (
+        id ${pk(d)},
+        provider TEXT NOT NULL,
+        order_no TEXT,
+        source TEXT NOT NULL,
+        method TEXT,
+        fields TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        credited INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE INDEX payment_callbacks_order ON payment_callbacks (order_no, id)`,
+      `CREATE TABLE payment_providers (
+        provider TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        config TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
+  {
+    id: 61,
+    name: 'enterprise invoices',
+    up: (d) => [
+      `CREATE TABLE invoices (
+        id ${pk(d)},
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        tax_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        line_item TEXT NOT NULL,
+        address TEXT,
+        phone TEXT,
+        bank_name TEXT,
+        bank_account TEXT,
+        currency TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        url TEXT,
+        reject_reason TEXT,
+        released_orders TEXT,
+        created_at BIGINT NOT NULL,
+        decided_at BIGINT,
+        decided_by TEXT
+      )`,
+      `CREATE INDEX invoices_user ON invoices (user_id, id)`,
+      `CREATE INDEX invoices_status ON invoices (status, id)`,
+      // One row per invoiced top-up: the primary key is what makes "a top-up is invoiced once" hold
+      // under concurrency. A rejected invoice's rows are deleted, so its top-ups can be invoiced again.
+      `CREATE TABLE invoice_orders (
+        order_no TEXT PRIMARY KEY,
+        invoice_id BIGINT NOT NULL REFERENCES invoices(id)
+      )`,
+      `CREATE INDEX invoice_orders_invoice ON invoice_orders (invoice_id)`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -5,11 +5,15 @@ import { jsonBodiesOnly, sameOriginOnly } from './browser-guard.ts';
 import { errorResponse, requireAdmin, requireUser, routes } from './common.ts';
 import { DOCUMENT_INFO, describeRelay } from './openapi.ts';
 import { adminCatalogRoutes } from './routes/admin-catalog.ts';
+import { adminPaymentRoutes } from './routes/admin-payments.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
+import { adminInvoiceRoutes, invoiceRoutes } from './routes/invoices.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
 import { referralRoutes } from './routes/referral.ts';
+import { paymentNotifyRoutes } from './routes/payment-notify.ts';
+import { topupRoutes } from './routes/topup.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -29,7 +33,12 @@ const status = createRoute({
 export function managementApp(gw: Gateway) {
   const admin = routes();
   admin.use('*', requireUser, requireAdmin);
-  admin.route('/', adminCatalogRoutes).route('/', adminUserRoutes).route('/', adminRedemptionRoutes);
+  admin
+    .route('/', adminCatalogRoutes)
+    .route('/', adminUserRoutes)
+    .route('/', adminRedemptionRoutes)
+    .route('/', adminPaymentRoutes)
+    .route('/', adminInvoiceRoutes);
   const api = routes()
     .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
@@ -37,6 +46,9 @@ export function managementApp(gw: Gateway) {
     .route('/', walletRoutes)
     .route('/', redeemRoutes)
     .route('/', referralRoutes)
+    .route('/', topupRoutes)
+    .route('/', paymentNotifyRoutes)
+    .route('/', invoiceRoutes)
     .route('/admin', admin);
 
   const app = routes();

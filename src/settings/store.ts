@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import { ReloadOrder } from '../lib/reload-order.ts';
+import { DEFAULT_TOPUP_SETTINGS, topupSettingsShape } from '../wallet/topup-settings.ts';
 
 /** Operator settings kept in the database and editable in the admin API. */
 export const settingsSchema = z.object({
@@ -14,10 +15,10 @@ export const settingsSchema = z.object({
   referralRewardQuota: z.number().int().min(0).max(1e13),
   // Percentage of an invitee's paid top-ups credited to the inviter (rounded down to whole points).
   referralRebatePercent: z.number().int().min(0).max(100),
-  // Stored for later issues (invoices, balance alerts).
-  invoiceDelayDays: z.number().int().min(0).max(3650),
+  // Stored for later issues (balance alerts); invoiceDelayDays is among the top-up settings.
   alertThresholdQuota: z.number().int().min(0).max(1e13),
   allowPrivateWebhooks: z.boolean(),
+  ...topupSettingsShape,
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -29,9 +30,9 @@ export const DEFAULT_SETTINGS: Settings = {
   registrationsPerIpPerHour: 10,
   referralRewardQuota: 250_000, // $0.50
   referralRebatePercent: 0,
-  invoiceDelayDays: 7,
   alertThresholdQuota: 500_000, // $1
   allowPrivateWebhooks: false,
+  ...DEFAULT_TOPUP_SETTINGS,
 };
 
 export class SettingsStore {

@@ -4,6 +4,7 @@ import { findUserById, publicUser, userFromRow } from '../../accounts/users.ts';
 import { InsufficientBalanceError, postEntry } from '../../ledger/entries.ts';
 import { money } from '../../lib/money.ts';
 import { settingsSchema } from '../../settings/store.ts';
+import { topupSettingsProblem } from '../../wallet/topup-settings.ts';
 import { ApiError, routes } from '../common.ts';
 import { IdParam, IsoTime, json, jsonBody, Money, page, Pagination, SESSION, sessionErrors } from '../schemas.ts';
 import { UserSchema } from './auth.ts';
@@ -94,6 +95,8 @@ export const adminUserRoutes = routes()
     if (patch.defaultGroup !== undefined && !gw.pricing.groups.has(patch.defaultGroup)) {
       throw new ApiError(400, 'invalid_group', `Group "${patch.defaultGroup}" does not exist.`);
     }
+    const topupProblem = topupSettingsProblem({ ...gw.settings.current, ...patch });
+    if (topupProblem) throw new ApiError(400, 'invalid_request', topupProblem.message, {}, [{ path: [topupProblem.field], message: topupProblem.message }]);
     const next = await gw.settings.update(patch);
     await gw.bus.publish('settings');
     return c.json(next, 200);
