@@ -133,6 +133,11 @@ const migrations: Migration[] = [
       `INSERT INTO groups (name, multiplier_micros, description, selectable) VALUES ('default', 1000000, 'Default group', 1)`,
     ],
   },
+  {
+    id: 30,
+    name: 'prices: max output tokens per choice (hold cap)',
+    up: () => [`ALTER TABLE prices ADD COLUMN max_output_tokens BIGINT`],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -53,6 +53,8 @@ export const priceSchema = z.object({
   cachedInput: usd.nullable().optional(),
   cacheWrite: usd.nullable().optional(),
   perRequest: usd.nullable().optional(),
+  // The model's output cap per choice (tokens): bounds the hold whatever max_tokens the caller sends.
+  maxOutputTokens: z.number().int().min(1).max(10_000_000).nullable().optional(),
 });
 export const groupSchema = z.object({ multiplier: usd, description: z.string().max(256).optional(), selectable: z.boolean().optional() });
 const groupName = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -114,6 +116,7 @@ export const adminCatalogRoutes = new Hono<Env>()
       cachedInput: b.cachedInput ?? null,
       cacheWrite: b.cacheWrite ?? null,
       perRequest: b.perRequest ?? null,
+      maxOutputTokens: b.maxOutputTokens ?? null,
     });
     await gw.bus.publish('catalog');
     return c.json({ model, ...describePrice(gw.pricing.prices.get(model)!) });
