@@ -282,7 +282,8 @@ describe('upstream answers the gateway will not buffer or choke on', () => {
     expect(log.completionTokens).toBeLessThanOrEqual(1024 * 1024); // at most one per character
     // Tokenizing 1 MB of one character in one go blocks for seconds; in budgeted slices the loop never waits long.
     expect(delay.max / 1e6).toBeLessThan(750);
-    expect(latencies.length).toBeGreaterThan(3);
+    expect(latencies.length).toBeGreaterThan(0);
+    expect(Math.max(...latencies)).toBeLessThan(1500);
   });
 });
 

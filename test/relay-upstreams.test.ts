@@ -164,16 +164,27 @@ describe('channel weights', () => {
 });
 
 describe('upstream connections', () => {
-  it('without a limit, 300 requests reach one upstream at the same time (no silent queue at 256)', async () => {
+  it('without a limit, 300 streams reach one upstream at the same time (no silent queue at 256)', async () => {
     const fake = await startFakeOpenAI();
     try {
-      const model = uniqueModel('delay1500');
+      const model = uniqueModel('stall'); // streams that send one chunk, then stay open silently
       await addChannel(gw, { baseUrl: fake.url, models: [model], apiKey: 'sk-many' });
       await setPrice(gw, model, { input: '2', output: '8' });
       const u = await createUserWithKey(gw, { balance: 100_000_000 });
-      const results = await Promise.all(Array.from({ length: 300 }, () => send(gw, u.key, { model, messages: MSG, max_tokens: 1 })));
-      expect(results.filter((r) => r.status === 200)).toHaveLength(300);
+      const acs = Array.from({ length: 300 }, () => new AbortController());
+      const started = acs.map((ac) =>
+        fetch(gw.url + '/v1/chat/completions', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${u.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: MSG, stream: true }),
+          signal: ac.signal,
+        }).then((r) => r.status, () => 0),
+      );
+      await eventually(async () => expect(fake.inFlight).toBe(300), 30_000);
       expect(fake.maxInFlight).toBe(300);
+      for (const ac of acs) ac.abort();
+      expect(new Set(await Promise.all(started))).toEqual(new Set([200]));
+      await eventually(async () => expect((await wallet(u.client)).held.quota).toBe(0), 20_000);
     } finally {
       await fake.close();
     }
