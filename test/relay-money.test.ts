@@ -143,6 +143,17 @@ describe('the hold covers every choice and the model output cap', () => {
     expect((await wallet(u.client)).balance.quota).toBe(1_000_000);
   });
 
+  it('an astronomically large n × max_tokens → 429 insufficient_quota, not a database error', async () => {
+    const m = await model('huge-n');
+    const u = await createUserWithKey(gw, { balance: 1_000_000 });
+    const res = await send(u.key, { model: m, messages: MSG, n: Number.MAX_SAFE_INTEGER, max_tokens: Number.MAX_SAFE_INTEGER });
+    expect(res.status).toBe(429);
+    expect(res.body.error.code).toBe('insufficient_quota');
+    const w = await wallet(u.client);
+    expect(w.held.quota).toBe(0);
+    expect(w.balance.quota).toBe(1_000_000);
+  });
+
   it("a price's maxOutputTokens caps the hold per choice, with or without max_tokens", async () => {
     const m = await model('capped', { maxOutputTokens: 50 });
     const listed = await gw.admin.get('/api/admin/prices');

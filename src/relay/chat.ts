@@ -37,6 +37,8 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
   const requestId = timeOrderedId();
   const perChoice = outputCapPerChoice(chat.maxTokens, price.maxOutputTokens, gw.settings.current.defaultMaxOutputTokens);
   const amount = holdFor(price, group.multiplier, chat.raw.length, perChoice, chat.choices);
+  // n × max_tokens can be astronomically large: no balance covers it, and the database must never see it.
+  if (!Number.isSafeInteger(amount)) throw insufficient('balance', amount, auth);
   const held = await placeHold(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId, keyLimited: key.quotaLimit !== null });
   if (held !== 'ok') throw insufficient(held, amount, auth);
 
