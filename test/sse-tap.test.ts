@@ -118,4 +118,11 @@ describe('OpenAIStreamTap', () => {
       }
     }
   });
+
+  it('an event that never ends cannot grow past the limit: the tap refuses it', () => {
+    const tap = new OpenAIStreamTap(false, 1000);
+    expect(tap.push(Buffer.from('data: {"choices":[]}\n\ndata: '))?.toString()).toBe('data: {"choices":[]}\n\n');
+    expect(tap.push(Buffer.from('x'.repeat(900)))).toBeNull();
+    expect(() => tap.push(Buffer.from('x'.repeat(200)))).toThrow(/larger than 1000 bytes/);
+  });
 });

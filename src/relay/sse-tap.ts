@@ -10,6 +10,8 @@ const DATA_FIELD = Buffer.from('data:');
 const RETAIN_BYTES = 1024 * 1024;
 /** Most generated text kept for counting; the rest is counted by its size. */
 const TEXT_CHARS = 4 * 1024 * 1024;
+/** Largest single event held while waiting for its end: an upstream that never ends one cannot fill memory. */
+export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Sits in an OpenAI SSE stream. Forwards the upstream's bytes untouched, whole events at a time (a
@@ -26,6 +28,7 @@ export class OpenAIStreamTap {
   dataEvents = 0;
 
   private partial: Buffer[] = []; // bytes of the event in progress, from earlier chunks
+  private partialBytes = 0;
   private atLineStart = true; // the last byte seen ended a line (or nothing was seen yet)
   private lastWasCR = false; // ... and it was a CR, so an LF right after belongs to the same line end
   // An event ended with the chunk on a CR: an LF starting the next chunk is its end too, forwarded or dropped with it.
@@ -37,7 +40,10 @@ export class OpenAIStreamTap {
   private uncountedBytes = 0;
   private jsonEvents = 0;
 
-  constructor(private readonly dropUsageChunk: boolean) {}
+  constructor(
+    private readonly dropUsageChunk: boolean,
+    private readonly maxEventBytes = MAX_EVENT_BYTES,
+  ) {}
 
   /** Returns the bytes to forward now (whole events only), or null. */
   push(chunk: Buffer): Buffer | null {
@@ -45,6 +51,7 @@ export class OpenAIStreamTap {
     // Bytes of the event in progress from earlier chunks: they go out (or are dropped) with its end.
     let head = this.partial;
     this.partial = [];
+    this.partialBytes = 0;
     let runStart = 0; // start of the part of this chunk to forward that is not in `out` yet
     let eventStart = 0; // start in this chunk of the event in progress
     let i = 0;
@@ -97,7 +104,11 @@ export class OpenAIStreamTap {
       eventStart = i;
     }
     if (eventStart > runStart) out.push(chunk.subarray(runStart, eventStart));
-    if (eventStart < chunk.length || head.length) this.partial = [...head, chunk.subarray(eventStart)];
+    if (eventStart < chunk.length || head.length) {
+      this.partial = [...head, chunk.subarray(eventStart)];
+      for (const b of this.partial) this.partialBytes += b.length;
+      if (this.partialBytes > this.maxEventBytes) throw new Error(`an SSE event larger than ${this.maxEventBytes} bytes`);
+    }
     return out.length === 0 ? null : out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
@@ -106,6 +117,7 @@ export class OpenAIStreamTap {
     if (this.partial.length === 0) return null;
     const bytes = Buffer.concat(this.partial);
     this.partial = [];
+    this.partialBytes = 0;
     return this.inspect(bytes) ? bytes : null;
   }
 
