@@ -7,7 +7,8 @@ import { serveBodies } from './child-ipc.ts';
 
 const upstreamUrl = process.env.UPSTREAM_URL;
 if (!upstreamUrl) throw new Error('UPSTREAM_URL is required');
-const pool = new Pool(upstreamUrl, { connections: 256, keepAliveTimeout: 30_000 });
+// connections: null = no cap, so 1000 concurrent slow streams all reach the upstream (no silent queue).
+const pool = new Pool(upstreamUrl, { connections: null, keepAliveTimeout: 30_000 });
 
 interface Usage {
   prompt_tokens?: number;

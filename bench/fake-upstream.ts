@@ -44,6 +44,34 @@ function writeStream(res: http.ServerResponse, model: string, includeUsage: bool
   res.end('data: [DONE]\n\n');
 }
 
+// The slow model (`gpt-bench-slow`): 200 ms to the first byte, then 20 chunks over 1 s, like a real
+// model generating tokens; used by the slow-stream row (1000 concurrent streams).
+const SLOW_FIRST_BYTE_MS = 200;
+const SLOW_CHUNKS = 20;
+const SLOW_INTERVAL_MS = 1000 / SLOW_CHUNKS;
+
+function writeSlowStream(res: http.ServerResponse, model: string, includeUsage: boolean): void {
+  const created = Math.floor(Date.now() / 1000);
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  res.on('close', () => clearTimeout(timer));
+  const next = () => {
+    if (res.destroyed) return;
+    if (sent === 0) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const last = sent === SLOW_CHUNKS - 1;
+    const delta = sent === 0 ? { role: 'assistant', content: 'tok' } : { content: ' tok' };
+    res.write(chunk(model, created, [{ index: 0, delta, finish_reason: last ? 'stop' : null }]));
+    sent++;
+    if (!last) {
+      timer = setTimeout(next, SLOW_INTERVAL_MS);
+      return;
+    }
+    if (includeUsage) res.write(chunk(model, created, [], { prompt_tokens: 10, completion_tokens: SLOW_CHUNKS, total_tokens: 10 + SLOW_CHUNKS }));
+    res.end('data: [DONE]\n\n');
+  };
+  timer = setTimeout(next, SLOW_FIRST_BYTE_MS);
+}
+
 function sendError(res: http.ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }));
@@ -60,6 +88,7 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer
     return sendError(res, 400, 'invalid JSON body');
   }
   const model = body.model ?? 'unknown';
+  if (body.stream === true && model.endsWith('-slow')) return writeSlowStream(res, model, body.stream_options?.include_usage === true);
   if (body.stream === true) return writeStream(res, model, body.stream_options?.include_usage === true);
   const text = completion(model);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

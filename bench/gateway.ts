@@ -110,10 +110,11 @@ export async function configure(gw: Gateway, upstreamUrl: string): Promise<Bench
   await admin.call(
     'POST',
     '/api/admin/channels',
-    { name: 'bench', type: 'openai', baseUrl: upstreamUrl, apiKey: 'sk-upstream', models: ['gpt-bench'] },
+    { name: 'bench', type: 'openai', baseUrl: upstreamUrl, apiKey: 'sk-upstream', models: ['gpt-bench', 'gpt-bench-slow'] },
     [200, 201],
   );
   await admin.call('PUT', '/api/admin/prices/gpt-bench', { input: '2', output: '8' }, [200, 201]);
+  await admin.call('PUT', '/api/admin/prices/gpt-bench-slow', { input: '2', output: '8' }, [200, 201]);
 
   const username = `bench_${randomBytes(4).toString('hex')}`;
   const password = randomBytes(12).toString('hex');

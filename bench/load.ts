@@ -11,6 +11,8 @@ export interface Scenario {
   name: string;
   connections: number;
   stream: boolean;
+  /** Model to request (default gpt-bench, the zero-latency one). */
+  model?: string;
 }
 
 export interface Target {
@@ -30,9 +32,9 @@ export interface RunStats {
   p99: number;
 }
 
-export function requestBody(stream: boolean): string {
+export function requestBody(stream: boolean, model = 'gpt-bench'): string {
   const body: Record<string, unknown> = {
-    model: 'gpt-bench',
+    model,
     messages: [{ role: 'user', content: 'Hello, how are you?' }],
     max_tokens: 16,
   };
@@ -57,7 +59,7 @@ export async function runLoad(target: Target, scenario: Scenario, amount: number
     connections: scenario.connections,
     amount: Math.max(amount, scenario.connections),
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: requestBody(scenario.stream),
+    body: requestBody(scenario.stream, scenario.model),
     timeout: 30,
     // autocannon only notices the end of a run on its sample tick; keep that wait short.
     sampleInt: 100,

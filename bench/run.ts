@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { configure, logTail, readStoredCounts, startGateway, type BenchAccount, type Gateway } from './gateway.ts';
 import { measure, probe, probeProblem, type Scenario, type Target } from './load.ts';
 import { killAll, killChildrenOnExit, sampleMemory, startBenchChild, waitForExit, type MemorySampler } from './procs.ts';
+import { runSlowStreams, slowChecks } from './slow-streams.ts';
 import { countErrors, overhead, printChecks, printErrors, printTable, ratio, total2xx, type Check, type ScenarioResult } from './report.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -158,15 +159,19 @@ async function main(): Promise<number> {
   }
 
   const results = await runScenarios(a, gateway?.target);
+  // The target checks (RSS included) cover the scenarios above; the slow-stream row runs after them.
+  const mainChecks = gateway ? targetChecks(results, gateway) : [];
+  const slow = await runSlowStreams(a, gateway?.target, log);
+  const all = slow ? [...results, slow] : results;
   proxyMemory.stop();
   console.log();
-  printTable(results);
-  printErrors(results);
+  printTable(all);
+  printErrors(all);
   console.log(`RSS peak: A ${proxyMemory.peakRssMb().toFixed(1)} MB, B ${gateway ? gateway.memory.peakRssMb().toFixed(1) : 'n/a'} MB`);
   console.log();
 
   const checks: Check[] = gateway
-    ? [...targetChecks(results, gateway), ...(await durabilityChecks(results, gateway))]
+    ? [...mainChecks, ...slowChecks(slow), ...(await durabilityChecks(all, gateway))]
     : [{ name: 'gateway started and configured', pass: false, detail: gatewayError?.message ?? 'unknown error' }];
   printChecks(checks);
   const failed = checks.filter((c) => !c.pass).length;

@@ -19,6 +19,10 @@ const schema = z.object({
   // Longest silence allowed inside a response body (between stream chunks).
   UPSTREAM_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
   UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  // Requests in flight per upstream origin; past it a channel is skipped (503 upstream_busy if none is left). 0 = unbounded.
+  UPSTREAM_MAX_CONNECTIONS: z.coerce.number().int().min(0).default(0),
+  // Largest non-streamed upstream answer read into memory; a larger one is refused with 502.
+  MAX_RESPONSE_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   SESSION_TTL_HOURS: z.coerce.number().int().positive().default(24 * 7),
   TRUST_PROXY: z
     .enum(['true', 'false', '1', '0'])

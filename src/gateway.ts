@@ -89,7 +89,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const settlements = settlementWriter(db);
   settlements.onRetryFailed = (owed, err) => log.error({ err, owed }, 'database still refuses settlements; retrying');
 
-  const pools = new UpstreamPools();
+  const pools = new UpstreamPools(config.UPSTREAM_MAX_CONNECTIONS);
 
   return {
     config,

@@ -1,6 +1,7 @@
 // The OpenAI relay end to end: the official `openai` SDK → the gateway → a fake OpenAI upstream.
 // Every call must move exactly the price-table cost from the wallet, and the log row and ledger must agree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countTokens } from 'gpt-tokenizer';
 import OpenAI, { APIError } from 'openai';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 import type { ApiClient } from './helpers/api.ts';
@@ -137,7 +138,9 @@ describe('OpenAI chat completions relay with billing', () => {
     const res = await chat(s.sdk, s.model, stream, { max_tokens: 5 });
     expect(res.text).toBe('tok '.repeat(5));
     expect(res.id).toMatch(/^chatcmpl-fake/); // provider fields passed through
-    if (!stream) expect(res.usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 5 });
+    // Usage reaches the caller in a JSON answer; in a stream only when asked for (it was not here).
+    if (stream) expect(res.usage).toBeUndefined();
+    else expect(res.usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 5 });
     const cost = 10 * 1 + 5 * 4;
     const { log } = await expectBilled(s, before, cost, {
       promptTokens: 10, completionTokens: 5, cachedTokens: 0, stream, estimated: false, channelId: s.channelId,
@@ -186,12 +189,13 @@ describe('OpenAI chat completions relay with billing', () => {
     expect(after.balance.quota).toBe(before.balance.quota - log.cost.quota);
     expect((await usageEntries(s.client)).map((e) => e.amount.quota)).toEqual([-log.cost.quota]);
     if (stream) expect(upstreamFor(s.model)[0].body.stream_options).toMatchObject({ include_usage: true });
+    else expect(upstreamFor(s.model)[0].body.stream_options).toBeUndefined();
   });
 
   it('scales cost by the key group multiplier', async () => {
     const group = `vip${process.pid}n${++seq}`;
     const g = await gw.admin.put(`/api/admin/groups/${group}`, { multiplier: '1.5', selectable: true });
-    expect(g.status).toBeLessThan(300);
+    expect(g.status).toBe(200);
     const s = await setup('group', { channel: { groups: [group] }, key: { group } });
     const before = await wallet(s.client);
     await chat(s.sdk, s.model, false, { max_tokens: 5 });
@@ -240,25 +244,29 @@ describe('upstream failures', () => {
     const before = await wallet(s.client);
     let text = '';
     let finished = false;
+    let error: unknown;
     try {
       const st = await s.sdk.chat.completions.create({ model: s.model, messages: MSG, stream: true });
       for await (const c of st) {
         text += c.choices[0]?.delta?.content ?? '';
         if (c.choices[0]?.finish_reason) finished = true;
       }
-    } catch {
-      /* an error is an acceptable way to end the stream */
+    } catch (e) {
+      error = e;
     }
     expect(text).toBe('tok tok tok ');
     expect(finished).toBe(false);
+    // The gateway ends the stream with an error event, which the SDK raises.
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).message).toContain('interrupted the stream');
     const after = await settledWallet(s.client, before);
     const [log] = await logRows(s.client, s.model);
-    expect(log.completionTokens).toBeGreaterThan(0);
-    expect(log.cost.quota).toBeGreaterThan(0);
+    expect(log.completionTokens).toBe(countTokens('tok tok tok ')); // the delivered text, tokenized
+    expect(log.cost.quota).toBe(log.promptTokens + log.completionTokens * 4);
     expect(after.balance.quota).toBe(before.balance.quota - log.cost.quota);
-    // the row must say something went wrong: a non-success status or an error message
-    const ok = await successStatus();
-    expect(log.status !== ok || Boolean(log.error)).toBe(true);
+    expect(log.status).toBe(502);
+    expect(log.error).toContain('upstream stream interrupted');
+    expect(log.estimated).toBe(true);
   });
 
   it('a non-stream upstream that drops the connection → 502, nothing billed', async () => {
@@ -370,15 +378,3 @@ describe('upstream failures', () => {
     expect(await usageEntries(client)).toEqual([]);
   });
 });
-
-let okStatus: Promise<unknown> | undefined;
-/** The status a plainly successful request's log row carries (to compare failure rows against). */
-function successStatus() {
-  okStatus ??= (async () => {
-    const s = await setup('baseline');
-    await chat(s.sdk, s.model, true, { max_tokens: 2 });
-    const [log] = await logRows(s.client, s.model);
-    return log.status;
-  })();
-  return okStatus;
-}

@@ -307,6 +307,11 @@ const migrations: Migration[] = [
       `CREATE INDEX invoice_orders_invoice ON invoice_orders (invoice_id)`,
     ],
   },
+  {
+    id: 30,
+    name: 'prices: max output tokens per choice (hold cap)',
+    up: () => [`ALTER TABLE prices ADD COLUMN max_output_tokens BIGINT`],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -31,6 +31,7 @@ export class PricingCatalog {
           cachedInput: big(r.cached_input_micros),
           cacheWrite: big(r.cache_write_micros),
           perRequest: big(r.per_request_micros),
+          maxOutputTokens: r.max_output_tokens === null || r.max_output_tokens === undefined ? null : Number(r.max_output_tokens),
         },
       ]),
     );
@@ -48,12 +49,12 @@ export class PricingCatalog {
 
   async setPrice(model: string, p: Price): Promise<void> {
     await this.db.run(
-      `INSERT INTO prices (model, input_micros, output_micros, cached_input_micros, cache_write_micros, per_request_micros, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO prices (model, input_micros, output_micros, cached_input_micros, cache_write_micros, per_request_micros, max_output_tokens, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (model) DO UPDATE SET input_micros = excluded.input_micros, output_micros = excluded.output_micros,
          cached_input_micros = excluded.cached_input_micros, cache_write_micros = excluded.cache_write_micros,
-         per_request_micros = excluded.per_request_micros, updated_at = excluded.updated_at`,
-      [model, p.input, p.output, p.cachedInput, p.cacheWrite, p.perRequest, Date.now()].map((v) => (typeof v === 'bigint' ? Number(v) : v)),
+         per_request_micros = excluded.per_request_micros, max_output_tokens = excluded.max_output_tokens, updated_at = excluded.updated_at`,
+      [model, p.input, p.output, p.cachedInput, p.cacheWrite, p.perRequest, p.maxOutputTokens, Date.now()].map((v) => (typeof v === 'bigint' ? Number(v) : v)),
     );
     await this.reload();
   }
@@ -82,7 +83,8 @@ export function describePrice(p: Price) {
     cachedInput: p.cachedInput === null ? null : formatMicros(p.cachedInput),
     cacheWrite: p.cacheWrite === null ? null : formatMicros(p.cacheWrite),
     perRequest: p.perRequest === null ? null : formatMicros(p.perRequest),
-    billing: p.perRequest === null ? 'usage' : 'per_request',
+    billing: p.perRequest === null ? ('usage' as const) : ('per_request' as const),
+    maxOutputTokens: p.maxOutputTokens,
   };
 }
 

@@ -7,6 +7,8 @@ export interface Price {
   cachedInput: bigint | null;
   cacheWrite: bigint | null;
   perRequest: bigint | null;
+  /** The model's output cap per choice, in tokens (null: unknown; the hold uses the request's or the default cap). */
+  maxOutputTokens: number | null;
 }
 
 export interface TokenUsage {
@@ -46,10 +48,19 @@ export function costOf(price: Price, multiplier: bigint, usage: TokenUsage): num
 export const HOLD_BYTES_PER_TOKEN = 3;
 
 /**
- * The hold: the most this request should cost. Prompt ≈ ceil(body bytes / 3) (JSON overhead makes this
- * generous), output = the caller's max tokens or the default cap.
+ * Output tokens one choice may produce, for the hold: the request's max tokens capped by the model's
+ * maxOutputTokens; the model's cap when the request sets none; the operator default when neither exists.
  */
-export function holdFor(price: Price, multiplier: bigint, bodyBytes: number, outputCap: number): number {
+export function outputCapPerChoice(requested: number | null, modelMax: number | null, defaultMax: number): number {
+  if (modelMax !== null) return Math.min(requested ?? modelMax, modelMax);
+  return requested ?? defaultMax;
+}
+
+/**
+ * The hold: the most this request should cost. Prompt ≈ ceil(body bytes / 3) (JSON overhead makes this
+ * generous, and the prompt is billed once whatever `n` is); output = the cap per choice × choices.
+ */
+export function holdFor(price: Price, multiplier: bigint, bodyBytes: number, outputCap: number, choices = 1): number {
   const promptTokens = Math.ceil(bodyBytes / HOLD_BYTES_PER_TOKEN);
-  return costOf(price, multiplier, { promptTokens, completionTokens: outputCap, cachedTokens: 0 });
+  return costOf(price, multiplier, { promptTokens, completionTokens: outputCap * choices, cachedTokens: 0 });
 }

@@ -34,6 +34,14 @@ export class RequestBill {
     return cost;
   }
 
+  /** The upstream sent usage we refuse to bill (it is estimated instead): say which channel did. */
+  warnInvalidUsage(reason: string): void {
+    this.gw.log.warn(
+      { requestId: this.ctx.requestId, channelId: this.channel?.id, channel: this.channel?.name, model: this.ctx.model, reason },
+      `channel "${this.channel?.name}" sent unusable usage (${reason}); the request is billed on an estimate`,
+    );
+  }
+
   /** Releases the hold, charging nothing; the log row records why. */
   release(status: number, error: string): Promise<void> {
     return this.close(0, NO_USAGE, false, status, error);

@@ -3,63 +3,18 @@ import type { KeyAuth } from '../accounts/key-cache.ts';
 import { orderForAttempts, type Channel } from '../channels/registry.ts';
 import type { Gateway } from '../gateway.ts';
 import { placeHold } from '../ledger/holds.ts';
-import { holdFor } from '../pricing/cost.ts';
+import { holdFor, outputCapPerChoice } from '../pricing/cost.ts';
 import { timeOrderedId } from '../lib/ids.ts';
 import { authorize } from './auth.ts';
 import { RequestBill } from './bill.ts';
 import { readBody } from './body.ts';
 import { RelayError } from './respond.ts';
 import { pipeStream } from './stream.ts';
-import { completionText, countTokens, estimatePromptTokens, readOpenAIUsage } from './tokens.ts';
+import { parseChatRequest, upstreamBody, type ChatRequest } from './chat-request.ts';
+import { readLimited } from './read-limited.ts';
+import { completionText, countTokens, estimatePromptTokens } from './tokens.ts';
 import { callUpstream, isRefusal } from './upstream.ts';
-
-interface ChatRequest {
-  raw: Buffer;
-  body: Record<string, any>;
-  model: string;
-  stream: boolean;
-  /** The caller asked for the usage chunk itself; otherwise we request it upstream and drop it. */
-  wantsUsage: boolean;
-}
-
-function parseChatRequest(raw: Buffer): ChatRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new RelayError(400, 'invalid_json', 'The request body is not valid JSON.');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new RelayError(400, 'invalid_request', 'The request body must be a JSON object.');
-  const b = body as Record<string, any>;
-  if (typeof b.model !== 'string' || b.model === '') throw new RelayError(400, 'missing_model', 'You must provide a model parameter.', 'invalid_request_error', 'model');
-  if (!Array.isArray(b.messages) || b.messages.length === 0) {
-    throw new RelayError(400, 'missing_messages', "'messages' must be a non-empty array.", 'invalid_request_error', 'messages');
-  }
-  const stream = b.stream === true;
-  return { raw, body: b, model: b.model, stream, wantsUsage: stream && b.stream_options?.include_usage === true };
-}
-
-function outputCap(body: Record<string, any>, fallback: number): number {
-  for (const v of [body.max_completion_tokens, body.max_tokens]) if (Number.isSafeInteger(v) && v > 0) return v;
-  return fallback;
-}
-
-/** The body sent to one channel: the caller's bytes unless the model is renamed or usage must be requested. */
-function upstreamBody(req: ChatRequest): (channel: Channel) => Buffer | string {
-  const cache = new Map<string, Buffer | string>();
-  return (channel) => {
-    const model = channel.modelMapping[req.model] ?? req.model;
-    let out = cache.get(model);
-    if (out === undefined) {
-      const rewrite = model !== req.model || (req.stream && !req.wantsUsage);
-      out = rewrite
-        ? JSON.stringify({ ...req.body, model, ...(req.stream ? { stream_options: { ...req.body.stream_options, include_usage: true } } : {}) })
-        : req.raw;
-      cache.set(model, out);
-    }
-    return out;
-  };
-}
+import { readOpenAIUsage } from './usage.ts';
 
 export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
   const startedAt = performance.now();
@@ -80,7 +35,10 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
   if (channels.length === 0) throw new RelayError(503, 'no_available_channel', `No enabled channel serves "${chat.model}" right now. Try again later.`, 'upstream_error');
 
   const requestId = timeOrderedId();
-  const amount = holdFor(price, group.multiplier, chat.raw.length, outputCap(chat.body, gw.settings.current.defaultMaxOutputTokens));
+  const perChoice = outputCapPerChoice(chat.maxTokens, price.maxOutputTokens, gw.settings.current.defaultMaxOutputTokens);
+  const amount = holdFor(price, group.multiplier, chat.raw.length, perChoice, chat.choices);
+  // n × max_tokens can be astronomically large: no balance covers it, and the database must never see it.
+  if (!Number.isSafeInteger(amount)) throw insufficient('balance', amount, auth);
   const held = await placeHold(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId, keyLimited: key.quotaLimit !== null });
   if (held !== 'ok') throw insufficient(held, amount, auth);
 
@@ -131,6 +89,7 @@ async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: 
     maxAttempts: gw.config.UPSTREAM_MAX_ATTEMPTS,
     headersTimeoutMs: gw.config.UPSTREAM_TIMEOUT_MS,
     bodyTimeoutMs: gw.config.UPSTREAM_BODY_TIMEOUT_MS,
+    maxResponseBytes: gw.config.MAX_RESPONSE_BYTES,
     signal,
     body: upstreamBody(chat),
   });
@@ -149,21 +108,20 @@ async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: 
     await pipeStream(chat.body.messages, result.response.body, bill, res, signal, !chat.wantsUsage, idHeader);
     return;
   }
-  const buf = Buffer.from(await result.response.body.arrayBuffer());
+  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
   let parsed: any;
   try {
     parsed = JSON.parse(buf.toString('utf8'));
   } catch {
     throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
   }
-  let usage = readOpenAIUsage(parsed?.usage);
-  const estimated = usage === null;
-  usage ??= {
-    promptTokens: await estimatePromptTokens(chat.body.messages),
-    completionTokens: await countTokens(completionText(parsed)),
-    cachedTokens: 0,
-  };
-  await bill.charge(usage, { estimated, status: 200 });
+  const reading = readOpenAIUsage(parsed?.usage);
+  if (reading.kind === 'invalid') bill.warnInvalidUsage(reading.reason);
+  const usage =
+    reading.kind === 'usage'
+      ? reading.usage
+      : { promptTokens: await estimatePromptTokens(chat.body.messages), completionTokens: await countTokens(completionText(parsed)), cachedTokens: 0 };
+  await bill.charge(usage, { estimated: reading.kind !== 'usage', status: 200 });
   res.writeHead(200, { 'content-type': contentType || 'application/json', 'content-length': buf.length, ...idHeader });
   res.end(buf);
 }

@@ -63,10 +63,15 @@ export async function pipeStream(
   }
   if (tap.usage) {
     await bill.charge(tap.usage, { estimated: false, status, error });
-  } else if (tap.events === 0) {
+    res.end();
+    return;
+  }
+  if (tap.invalidUsage) bill.warnInvalidUsage(tap.invalidUsage);
+  const delivered = await tap.completion();
+  if (delivered.events === 0) {
     await bill.release(status === 200 ? 502 : status, error ?? 'upstream stream carried no events');
   } else {
-    const usage = { promptTokens: await estimatePromptTokens(messages), completionTokens: await tap.counter.total(), cachedTokens: 0 };
+    const usage = { promptTokens: await estimatePromptTokens(messages), completionTokens: delivered.tokens, cachedTokens: 0 };
     await bill.charge(usage, { estimated: true, status, error });
   }
   res.end();

@@ -1,7 +1,8 @@
-import type { TokenUsage } from '../pricing/cost.ts';
-
-// The tokenizer's tables cost memory and load time, so they are loaded on first need only
-// (a provider that omits usage), never on the normal path.
+// Token counting for answers that came without usable usage. The tokenizer's tables cost memory and
+// load time, so they are loaded on first need only, never on the normal path. Counting runs in short
+// slices that yield to the event loop, within a time budget per text: a pathological text (a megabyte
+// of one repeated character costs the BPE seconds) gets a byte-based estimate for what the budget
+// did not cover, so it can never stall other requests.
 type Tokenizer = { countTokens(text: string): number };
 let tokenizer: Tokenizer | undefined;
 let loading: Promise<Tokenizer> | undefined;
@@ -11,26 +12,60 @@ export function loadTokenizer(): Promise<Tokenizer> {
   return loading;
 }
 
-export async function countTokens(text: string): Promise<number> {
-  if (!text) return 0;
-  const t = tokenizer ?? (await loadTokenizer());
+/** Characters tokenized in one go (split at a space near the end when there is one). */
+const SEGMENT_CHARS = 2048;
+/** Longest tokenizer run before yielding to the event loop. */
+const SLICE_MS = 4;
+/** Tokenizer time per text; the rest is estimated from its size. */
+export const COUNT_BUDGET_MS = 40;
+/** Estimate for text the budget did not cover: at least one token per 4 UTF-8 bytes. */
+const BYTES_PER_TOKEN = 4;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function countSegment(t: Tokenizer, text: string): number {
   try {
     return t.countTokens(text);
   } catch {
-    return Math.ceil(text.length / 4); // text the tokenizer refuses (special tokens): a rough bound
+    return Math.ceil(Buffer.byteLength(text) / BYTES_PER_TOKEN); // text the tokenizer refuses (special tokens)
   }
 }
 
-/** Reads OpenAI's usage object; null when the provider sent none. */
-export function readOpenAIUsage(usage: unknown): TokenUsage | null {
-  if (!usage || typeof usage !== 'object') return null;
-  const u = usage as Record<string, any>;
-  if (typeof u.prompt_tokens !== 'number' && typeof u.completion_tokens !== 'number') return null;
-  return {
-    promptTokens: Number(u.prompt_tokens) || 0,
-    completionTokens: Number(u.completion_tokens) || 0,
-    cachedTokens: Number(u.prompt_tokens_details?.cached_tokens) || 0,
-  };
+function segmentEnd(text: string, from: number): number {
+  const end = Math.min(text.length, from + SEGMENT_CHARS);
+  if (end === text.length) return end;
+  const space = text.lastIndexOf(' ', end);
+  let cut = space > from + SEGMENT_CHARS / 2 ? space : end;
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--; // never split a surrogate pair
+  return cut;
+}
+
+/** Tokens of `text`, counted within COUNT_BUDGET_MS of tokenizer time, estimated beyond it. */
+export async function countTokens(text: string, budgetMs = COUNT_BUDGET_MS): Promise<number> {
+  if (!text) return 0;
+  const t = tokenizer ?? (await loadTokenizer());
+  let tokens = 0;
+  let pos = 0;
+  let spent = 0;
+  let sliceStart = performance.now();
+  while (pos < text.length) {
+    const end = segmentEnd(text, pos);
+    tokens += countSegment(t, text.slice(pos, end));
+    pos = end;
+    const now = performance.now();
+    if (now - sliceStart >= SLICE_MS && pos < text.length) {
+      spent += now - sliceStart;
+      if (spent >= budgetMs) break;
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
+  }
+  if (pos >= text.length) return tokens;
+  // Over budget: the rest at the ratio seen so far, and never under one token per 4 bytes.
+  const countedBytes = Buffer.byteLength(text.slice(0, pos));
+  const restBytes = Buffer.byteLength(text) - countedBytes;
+  return tokens + Math.ceil(restBytes * Math.max(tokens / Math.max(countedBytes, 1), 1 / BYTES_PER_TOKEN));
 }
 
 /** Text of a chat request's messages, for a prompt estimate. Counts ~4 tokens of framing per message. */
@@ -43,35 +78,6 @@ export async function estimatePromptTokens(messages: unknown): Promise<number> {
     else if (Array.isArray(content)) for (const part of content) if (typeof part?.text === 'string') text += part.text + '\n';
   }
   return (await countTokens(text)) + 4 * messages.length + 3;
-}
-
-// Most streams end with the provider's usage and never need counting, so text is only tokenized in
-// slices this large (or at the end): the tokenizer stays off the normal path, and memory stays bounded.
-const SLICE_CHARS = 64 * 1024;
-
-/** Counts generated text as it streams, in slices, so nothing but a bounded tail is ever buffered. */
-export class CompletionCounter {
-  private pending = '';
-  private counted = 0;
-  private work: Promise<void> = Promise.resolve();
-
-  add(text: string): void {
-    this.pending += text;
-    if (this.pending.length >= SLICE_CHARS) {
-      const slice = this.pending;
-      this.pending = '';
-      this.work = this.work.then(async () => {
-        this.counted += await countTokens(slice);
-      });
-    }
-  }
-
-  async total(): Promise<number> {
-    await this.work;
-    const rest = this.pending;
-    this.pending = '';
-    return this.counted + (await countTokens(rest));
-  }
 }
 
 /** Delta text of one streamed chat.completion.chunk (content, reasoning and tool-call arguments). */

@@ -1,6 +1,7 @@
 import { errors, type Dispatcher } from 'undici';
 import { upstreamUrl, type Channel } from '../channels/registry.ts';
 import type { UpstreamPools } from './pools.ts';
+import { readLimited } from './read-limited.ts';
 import { RelayError } from './respond.ts';
 
 export interface UpstreamAttemptOptions {
@@ -9,6 +10,8 @@ export interface UpstreamAttemptOptions {
   maxAttempts: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** Largest refusal (4xx) body read to pass on. */
+  maxResponseBytes: number;
   signal: AbortSignal;
   body: (channel: Channel) => Buffer | string;
 }
@@ -31,16 +34,31 @@ const isTimeout = (err: unknown) =>
   err instanceof errors.HeadersTimeoutError || err instanceof errors.ConnectTimeoutError || (err as any)?.code === 'UND_ERR_HEADERS_TIMEOUT';
 
 /**
- * Tries channels in order until one answers. 5xx, 429, timeouts and connection failures before the first
- * byte move on to the next channel; other 4xx are the caller's problem and are passed through.
+ * Tries channels in order until one answers. 5xx, 408, 429, timeouts and connection failures before the
+ * first byte move on to the next channel (at most maxAttempts calls); other 4xx are the caller's problem
+ * and are passed through. A channel whose origin is at its connection limit is skipped without a call.
  */
 export async function callUpstream(channels: Channel[], o: UpstreamAttemptOptions): Promise<UpstreamSuccess | UpstreamRefusal> {
   let lastStatus = 0;
   let lastTimeout = false;
   let attempts = 0;
-  for (const channel of channels.slice(0, o.maxAttempts)) {
-    attempts++;
+  let busy = 0;
+  for (const channel of channels) {
+    if (attempts >= o.maxAttempts) break;
     const url = upstreamUrl(channel.baseUrl, o.path);
+    if (!o.pools.take(url.origin)) {
+      busy++;
+      continue;
+    }
+    // The slot is held until the response body closes (read, dumped or destroyed), or the call fails.
+    let given = false;
+    const give = () => {
+      if (!given) {
+        given = true;
+        o.pools.give(url.origin);
+      }
+    };
+    attempts++;
     try {
       const response = await o.pools.get(url.origin).request({
         path: url.path,
@@ -51,6 +69,8 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
         headersTimeout: o.headersTimeoutMs,
         bodyTimeout: o.bodyTimeoutMs,
       });
+      response.body.once('close', give);
+      if (response.body.destroyed) give();
       const status = response.statusCode;
       if (status < 400) return { channel, response, attempts };
       if (status >= 500 || status === 429 || status === 408) {
@@ -59,13 +79,22 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
         await response.body.dump().catch(() => undefined);
         continue;
       }
-      const body = Buffer.from(await response.body.arrayBuffer());
+      const body = await readLimited(response.body, o.maxResponseBytes, response.headers['content-length']);
       return { channel, status, contentType: String(response.headers['content-type'] ?? 'application/json'), body };
     } catch (err) {
-      if (o.signal.aborted) throw err;
+      give();
+      if (o.signal.aborted || err instanceof RelayError) throw err;
       lastStatus = 0;
       lastTimeout = isTimeout(err);
     }
+  }
+  if (attempts === 0 && busy > 0) {
+    throw new RelayError(
+      503,
+      'upstream_busy',
+      `Every channel serving this model is at its connection limit (${busy} skipped). Try again shortly.`,
+      'upstream_error',
+    );
   }
   if (attempts === 0) throw new RelayError(503, 'no_available_channel', 'No enabled upstream channel serves this model right now.', 'upstream_error');
   if (lastTimeout) {

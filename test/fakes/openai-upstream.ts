@@ -10,6 +10,12 @@
 //   slow       stream: one chunk every 100 ms for 30 s; non-stream: answers after 30 s; a client that
 //              goes away first is recorded as `aborted: true`
 //   delay      waits 300 ms (or N ms for `delayN`, e.g. `delay1500`) then answers normally
+//   error429 / error408   that status with an OpenAI error body (retryable: the gateway fails over)
+//   empty      stream: 200 text/event-stream headers, then the end, with no event at all
+//   stall      stream: one word chunk then silence (socket kept open); non-stream: headers, half a body, silence
+//   huge       1 MB of one repeated character: stream in 4 KB content chunks without usage; non-stream one JSON answer
+// Like OpenAI it honours `n` (n choices, usage counts all of them). A request body field `fake_usage`
+// (a string) is sent verbatim as the usage value, e.g. '{"prompt_tokens":1e400,"completion_tokens":2}'.
 // Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +31,9 @@ export interface FakeRequest {
 export interface FakeOpenAI {
   url: string;
   requests: FakeRequest[];
+  /** Requests being answered right now, and the most there ever were at once. */
+  inFlight: number;
+  maxInFlight: number;
   close(): Promise<void>;
 }
 
@@ -53,6 +62,7 @@ function delayOf(model: string): number {
 
 export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   const requests: FakeRequest[] = [];
+  const state = { inFlight: 0, maxInFlight: 0 };
   const timers = new Set<NodeJS.Timeout>();
   let seq = 0;
 
@@ -73,6 +83,9 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   };
 
   const server = http.createServer((req, res) => {
+    state.inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    res.on('close', () => state.inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -134,6 +147,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       const includeUsage = stream && body.stream_options?.include_usage === true && !model.includes('nousage');
       const cap = body.max_completion_tokens ?? body.max_tokens ?? 8;
       const k = Math.max(0, Math.min(Number(cap) || 0, 8));
+      const n = Number.isSafeInteger(body.n) && body.n > 0 ? (body.n as number) : 1;
+      const rawUsage = typeof body.fake_usage === 'string' ? (body.fake_usage as string) : null;
       const id = `chatcmpl-fake${++seq}`;
       const created = Math.floor(Date.now() / 1000);
 
@@ -141,27 +156,35 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         json(500, errorBody('The server had an error while processing your request. Sorry about that!', 'server_error'));
         return;
       }
+      for (const code of [429, 408]) {
+        if (model.includes(`error${code}`)) {
+          json(code, errorBody(code === 429 ? 'Rate limit reached for requests.' : 'Request timed out.', code === 429 ? 'rate_limit_error' : 'timeout', null));
+          return;
+        }
+      }
       if (model.includes('error400')) {
         json(400, errorBody("Invalid value for 'temperature': must be between 0 and 2.", 'invalid_request_error', 'invalid_value'));
         return;
       }
 
-      const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+      const chunk = (delta: Record<string, unknown>, finish: string | null, index = 0) =>
         JSON.stringify({
           id,
           object: 'chat.completion.chunk',
           created,
           model,
           system_fingerprint: 'fp_fake',
-          choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+          choices: [{ index, delta, logprobs: null, finish_reason: finish }],
           ...(includeUsage ? { usage: null } : {}),
         });
+      const usageJson = (completion: number) => rawUsage ?? JSON.stringify(usageFor(model, completion));
       const sse = (data: string) => res.write(`data: ${data}\n\n`);
       const wordDelta = (i: number) => (i === 0 ? { role: 'assistant', content: 'tok ', refusal: null } : { content: 'tok ' });
       const finishStream = (words: number, finish: string) => {
-        sse(chunk({}, finish));
+        for (let c = 0; c < n; c++) sse(chunk({}, finish, c));
         if (includeUsage) {
-          sse(JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [], usage: usageFor(model, words) }));
+          const head = JSON.stringify({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_fake', choices: [] });
+          sse(`${head.slice(0, -1)},"usage":${usageJson(words * n)}}`);
         }
         sse('[DONE]');
         res.end();
@@ -173,20 +196,21 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         if (res.destroyed) return;
         if (!stream) {
           const message = { role: 'assistant', content: 'tok '.repeat(k), refusal: null, annotations: [] };
-          json(200, JSON.stringify({
+          const finish = k < 8 && cap < 8 ? 'length' : 'stop';
+          const answerBody = JSON.stringify({
             id,
             object: 'chat.completion',
             created,
             model,
-            choices: [{ index: 0, message, logprobs: null, finish_reason: k < 8 && cap < 8 ? 'length' : 'stop' }],
-            ...(model.includes('nousage') ? {} : { usage: usageFor(model, k) }),
+            choices: Array.from({ length: n }, (_, index) => ({ index, message, logprobs: null, finish_reason: finish })),
             service_tier: 'default',
             system_fingerprint: 'fp_fake',
-          }));
+          });
+          json(200, model.includes('nousage') ? answerBody : `${answerBody.slice(0, -1)},"usage":${usageJson(k * n)}}`);
           return;
         }
         startStream();
-        for (let i = 0; i < k; i++) sse(chunk(wordDelta(i), null));
+        for (let i = 0; i < k; i++) for (let c = 0; c < n; c++) sse(chunk(wordDelta(i), null, c));
         finishStream(k, k < 8 && cap < 8 ? 'length' : 'stop');
       };
 
@@ -199,6 +223,38 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         startStream();
         for (let i = 0; i < 3; i++) sse(chunk(wordDelta(i), null));
         later(50, destroy); // let the three chunks reach the gateway first
+        return;
+      }
+
+      if (model.includes('empty') && stream) {
+        startStream();
+        res.end();
+        return;
+      }
+
+      if (model.includes('stall')) {
+        if (stream) {
+          startStream();
+          sse(chunk(wordDelta(0), null));
+        } else {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write(`{"id":"${id}","object":"chat.completion","choices":[`);
+        }
+        return; // silence until the client gives up
+      }
+
+      if (model.includes('huge')) {
+        const piece = 'a'.repeat(4096);
+        if (!stream) {
+          const message = { role: 'assistant', content: piece.repeat(256) };
+          json(200, JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: 'stop' }] }));
+          return;
+        }
+        startStream();
+        for (let i = 0; i < 256; i++) sse(chunk({ content: piece }, null));
+        sse(chunk({}, 'stop'));
+        sse('[DONE]');
+        res.end();
         return;
       }
 
@@ -241,6 +297,12 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    get inFlight() {
+      return state.inFlight;
+    },
+    get maxInFlight() {
+      return state.maxInFlight;
+    },
     async close() {
       for (const t of timers) cancel(t);
       server.closeAllConnections();

@@ -172,9 +172,7 @@ export const adminCatalogRoutes = routes()
     if (b.perRequest == null && (b.input === undefined || b.output === undefined)) {
       throw new ApiError(400, 'invalid_request', 'Give input and output (USD per 1M tokens), or perRequest (USD per call).');
     }
-    // TODO(merge): maxOutputTokens is validated and passed on here; the price-catalog work adds it to
-    // Price and stores it (column max_output_tokens). Until then setPrice ignores it.
-    const price: Price & { maxOutputTokens: number | null } = {
+    const price: Price = {
       input: b.input ?? 0n,
       output: b.output ?? 0n,
       cachedInput: b.cachedInput ?? null,
