@@ -1,6 +1,7 @@
 // Crash recovery of holds, and cache invalidation across instances (PostgreSQL + Redis).
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/index.ts';
 import { heartbeat, releaseStaleHolds } from '../src/ledger/stale-holds.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
@@ -62,6 +63,41 @@ describe('stale holds', () => {
       expect(Number(held!.held)).toBe(0);
     } finally {
       await second.close();
+    }
+  });
+
+  it('held can never go below zero (CHECK on users and api_keys, triggers on SQLite)', async () => {
+    const gw = await startGateway();
+    try {
+      const { userId, keyId } = await createUserWithKey(gw, { balance: 1000 });
+      await expect(gw.gateway.db.run('UPDATE users SET held = held - 1 WHERE id = ?', [userId])).rejects.toThrow(/check/i);
+      await expect(gw.gateway.db.run('UPDATE api_keys SET held = held - 1 WHERE id = ?', [keyId])).rejects.toThrow(/check/i);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('stale holds on PostgreSQL', () => {
+  it('two instances sweeping one dead instance\'s holds at once release each hold exactly once', async () => {
+    const gw = await startGateway();
+    const other = await openDatabase(gw.databaseUrl); // a second instance: its own connection pool
+    try {
+      const { client, userId, keyId } = await createUserWithKey(gw, { balance: 100_000 });
+      for (let i = 0; i < 60; i++) await strandHold(gw, userId, keyId, `dead-peer-${i % 3}`, 100 + i);
+      const total = 60 * 100 + (59 * 60) / 2;
+      expect((await client.get('/api/wallet')).body.held.quota).toBe(total);
+
+      const released = await Promise.all([releaseStaleHolds(gw.gateway.db, 'sweeper-a', false), releaseStaleHolds(other, 'sweeper-b', false)]);
+      expect(released[0] + released[1]).toBe(60);
+      const user = await other.get<{ held: number }>('SELECT held FROM users WHERE id = ?', [userId]);
+      const key = await other.get<{ held: number }>('SELECT held FROM api_keys WHERE id = ?', [keyId]);
+      expect(Number(user!.held)).toBe(0);
+      expect(Number(key!.held)).toBe(0);
+      expect((await client.get('/api/wallet')).body.available.quota).toBe(100_000);
+    } finally {
+      await other.close();
+      await gw.close();
     }
   });
 });

@@ -133,6 +133,34 @@ const migrations: Migration[] = [
       `INSERT INTO groups (name, multiplier_micros, description, selectable) VALUES ('default', 1000000, 'Default group', 1)`,
     ],
   },
+  {
+    // Holds can never be released twice into a negative `held` (issue 6, hole 1). A database the old
+    // sweeper already drove negative gets `held` recomputed from its live hold rows first (with hold
+    // changes paused by the table lock, so the sum is exact). SQLite cannot add a CHECK to an existing
+    // table without rebuilding it (which would cascade-delete keys and sessions), so there triggers
+    // refuse the same writes with the same message.
+    id: 10,
+    name: 'held_non_negative',
+    up: (d) =>
+      d === 'postgres'
+        ? [
+            'LOCK TABLE holds IN SHARE MODE',
+            'UPDATE users SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.user_id = users.id) WHERE held < 0',
+            'UPDATE api_keys SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.key_id = api_keys.id) WHERE held < 0',
+            'ALTER TABLE users ADD CONSTRAINT users_held_non_negative CHECK (held >= 0)',
+            'ALTER TABLE api_keys ADD CONSTRAINT api_keys_held_non_negative CHECK (held >= 0)',
+          ]
+        : [
+            'UPDATE users SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.user_id = users.id) WHERE held < 0',
+            'UPDATE api_keys SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.key_id = api_keys.id) WHERE held < 0',
+            ...['users', 'api_keys'].flatMap((t) =>
+              ['INSERT', 'UPDATE OF held'].map(
+                (on) => `CREATE TRIGGER ${t}_held_non_negative_${on.split(' ')[0]!.toLowerCase()} BEFORE ${on} ON ${t}
+                  WHEN NEW.held < 0 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ${t}_held_non_negative'); END`,
+              ),
+            ),
+          ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only
