@@ -43,16 +43,22 @@ export function openPostgres(url: string, poolSize = 10): Database {
     ...base,
     async tx(fn) {
       const client = await pool.connect();
+      // A connection that dies mid-transaction emits 'error' on the checked-out client; unheard, that
+      // would crash the process. The query in flight rejects anyway; the client is then discarded.
+      let broken: Error | undefined;
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(queryable(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((e: Error) => (broken ??= e));
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     close: () => pool.end(),

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/index.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
+import { releaseDeletedHolds } from './stale-holds.ts';
 
 // The SQL of settling a batch of requests; the batching itself is in settlement-writer.ts.
 
@@ -74,7 +75,7 @@ export async function applySettlements(q: Queryable, items: Settlement[], dbHold
     for (const s of mine) {
       if (s.cost <= 0) continue;
       running -= s.cost;
-      entries.push([s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now]);
+      entries.push([s.userId, 'usage', -s.cost, running, chargeReference(s), s.log.model, now]);
     }
   }
   for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
@@ -99,3 +100,29 @@ async function takeHolds(q: Queryable, items: Settlement[]): Promise<Map<string,
   return new Map(rows.map((r) => [r.id, Number(r.amount)]));
 }
 
+
+/** The ledger reference of a request's charge. */
+export const chargeReference = (s: Settlement) => `req:${s.holdId}`;
+
+/**
+ * True when this settlement was already committed: its charge's reference or its usage-log row exists.
+ * Both are written only by the settlement's own transaction, so either one means it landed (e.g. a
+ * COMMIT that succeeded while the driver reported an error).
+ */
+export async function alreadySettled(q: Queryable, s: Settlement): Promise<boolean> {
+  const found = await q.get(
+    `SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM ledger_entries WHERE reference = ?)
+       OR EXISTS (SELECT 1 FROM usage_logs WHERE user_id = ? AND created_at = ? AND request_id = ?)`,
+    [chargeReference(s), s.log.userId, s.log.createdAt, s.log.requestId],
+  );
+  return found !== undefined;
+}
+
+/** Drops a settled request's hold row, if it is still there, and its share of the held columns. */
+export async function dropHold(q: Queryable, s: Settlement): Promise<void> {
+  const rows = await q.all<{ user_id: number; key_id: number | null; amount: number }>(
+    'DELETE FROM holds WHERE id = ? RETURNING user_id, key_id, amount',
+    [s.holdId],
+  );
+  await releaseDeletedHolds(q, rows);
+}

@@ -1,5 +1,5 @@
-import type { Database } from '../db/index.ts';
-import { applySettlements, type Settlement } from './settlement-sql.ts';
+import { isUniqueViolation, type Database } from '../db/index.ts';
+import { alreadySettled, applySettlements, dropHold, type Settlement } from './settlement-sql.ts';
 
 export type { Settlement };
 
@@ -95,14 +95,35 @@ export class SettlementWriter {
     return null;
   }
 
+  /**
+   * Commits one settlement on its own. One that already landed (a COMMIT that succeeded although the
+   * driver reported an error, so the retry would hit its unique reference forever) only has its hold
+   * dropped: it is applied, and its reservation must go.
+   */
+  private async commitOne(s: Settlement): Promise<{ err: unknown } | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db.tx(async (q) => {
+          if (!(await alreadySettled(q, s))) return applySettlements(q, [s], this.dbHolds);
+          if (this.dbHolds) await dropHold(q, s);
+        });
+        break;
+      } catch (err) {
+        // A unique violation: the same settlement committed meanwhile; the second look sees it.
+        if (attempt === 0 && isUniqueViolation(err)) continue;
+        return { err };
+      }
+    }
+    this.afterCommit([s]);
+    return null;
+  }
+
   /** Commits the items as one batch, else one by one (so one bad item cannot sink the others); returns the refused ones. */
   private async commitAll(items: Settlement[]): Promise<Map<Settlement, unknown>> {
     const refused = new Map<Settlement, unknown>();
-    const batch = await this.tryCommit(items);
-    if (!batch) return refused;
-    if (items.length === 1) return refused.set(items[0]!, batch.err);
+    if (!(await this.tryCommit(items))) return refused;
     for (const s of items) {
-      const alone = await this.tryCommit([s]);
+      const alone = await this.commitOne(s);
       if (alone) refused.set(s, alone.err);
     }
     return refused;
