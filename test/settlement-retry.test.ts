@@ -81,7 +81,7 @@ describe('settlements the database refuses', () => {
   it('a retried settlement that had already landed (its reference exists) releases its hold instead of failing forever', async () => {
     const gw = await startGateway({ env: { DATA_DIR: dataDir } });
     try {
-      const { sdk, client, userId } = await setup(gw);
+      const { sdk, client, userId, keyId } = await setup(gw);
       const db = gw.gateway.db;
       await breakLogs(db);
       const { response } = await ask(sdk);
@@ -89,7 +89,7 @@ describe('settlements the database refuses', () => {
       expect((await client.get('/api/wallet')).body.held.quota).toBeGreaterThan(0);
 
       // The charge commits behind the writer's back, as a COMMIT does when it succeeds but the driver
-      // reports an error: balance and ledger entry under the request's reference are there.
+      // reports an error: balance, ledger entry under the request's reference and log row are there.
       await db.tx(async (q) => {
         const u = await q.get<{ balance: number }>('UPDATE users SET balance = balance - 1234, used = used + 1234 WHERE id = ? RETURNING balance', [userId]);
         await q.run("INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES (?, 'usage', -1234, ?, ?, NULL, ?)", [
@@ -98,6 +98,11 @@ describe('settlements the database refuses', () => {
           `req:${requestId}`,
           Date.now(),
         ]);
+        await q.run(
+          `INSERT INTO usage_logs_away (request_id, user_id, key_id, key_name, model, group_name, cost, duration_ms, stream, status, created_at)
+           VALUES (?, ?, ?, 'test key', ?, 'default', 1234, 1, 0, 200, ?)`,
+          [requestId, userId, keyId, MODEL, Date.now()],
+        );
       });
       await restoreLogs(db);
 
@@ -106,7 +111,7 @@ describe('settlements the database refuses', () => {
       const w = (await client.get('/api/wallet')).body;
       expect(w.balance.quota).toBe(1_000_000 - 1234);
       expect(w.available.quota).toBe(1_000_000 - 1234);
-      expect(await logRows(db, requestId)).toHaveLength(0);
+      expect(await logRows(db, requestId)).toEqual([{ cost: 1234 }]); // the landed one, not a second
       expect((await checkLedger(db)).mismatches).toEqual([]);
     } finally {
       await gw.close();

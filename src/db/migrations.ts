@@ -183,3 +183,6 @@ export async function migrate(db: Database): Promise<number> {
     return applied;
   });
 }
+
+/** The ids of every migration this version knows (a checker refuses a database missing any). */
+export const knownMigrationIds = (): number[] => migrations.map((m) => m.id);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
+import { auditLedger, type AuditProblem } from './audit.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
 
 export type EntryKind = 'trial' | 'adjustment' | 'usage' | 'topup' | 'redemption' | 'referral';
@@ -127,22 +128,11 @@ export async function listEntries(q: Queryable, userId: number, page: number, pa
   return { items: rows.map(toEntry), total: Number(total?.n ?? 0) };
 }
 
-export interface LedgerMismatch {
-  userId: number;
-  username: string;
-  balance: number;
-  entriesSum: number;
-}
-
-/** Verifies the invariant: every user's balance equals the sum of their ledger entries. */
-export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: LedgerMismatch[] }> {
-  const rows = await q.all(
-    `SELECT u.id, u.username, u.balance, COALESCE(s.total, 0) AS total
-     FROM users u LEFT JOIN (SELECT user_id, SUM(amount) AS total FROM ledger_entries GROUP BY user_id) s ON s.user_id = u.id
-     ORDER BY u.id`,
-  );
-  const mismatches = rows
-    .filter((r) => Number(r.balance) !== Number(r.total))
-    .map((r) => ({ userId: Number(r.id), username: r.username, balance: Number(r.balance), entriesSum: Number(r.total) }));
-  return { accounts: rows.length, mismatches };
+/**
+ * Verifies the ledger's invariants (see audit.ts): every balance equals the sum of its entries, held is
+ * never negative and equals the hold rows, usage charges equal usage-log costs. Exact (sums in SQL).
+ */
+export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: AuditProblem[] }> {
+  const { users, problems } = await auditLedger(q);
+  return { accounts: users, mismatches: problems };
 }
