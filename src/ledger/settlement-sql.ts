@@ -17,15 +17,19 @@ const sum = (xs: Settlement[], f: (s: Settlement) => number) => xs.reduce((a, s)
 // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
 const counted = (s: Settlement) => (s.log.status < 400 || s.cost > 0 ? 1 : 0);
 
-function groupBy<K>(items: Settlement[], key: (s: Settlement) => K): Map<K, Settlement[]> {
-  const out = new Map<K, Settlement[]>();
+/**
+ * Groups by account id, in ascending id order: every writer locks account rows in that order (users,
+ * then keys), so two instances settling for the same accounts wait for each other but never deadlock.
+ */
+function groupById(items: Settlement[], key: (s: Settlement) => number): Array<[number, Settlement[]]> {
+  const out = new Map<number, Settlement[]>();
   for (const s of items) {
     const k = key(s);
     const list = out.get(k);
     if (list) list.push(s);
     else out.set(k, [s]);
   }
-  return out;
+  return [...out].sort((a, b) => a[0] - b[0]);
 }
 
 // Multi-row inserts use only these row counts, so a busy gateway prepares 6 statements per table
@@ -62,7 +66,7 @@ export async function applySettlements(q: Queryable, items: Settlement[], dbHold
   const held = dbHolds ? await takeHolds(q, items) : new Map<string, number>();
   const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
   const entries: unknown[][] = [];
-  for (const [userId, mine] of groupBy(items, (s) => s.userId)) {
+  for (const [userId, mine] of groupById(items, (s) => s.userId)) {
     const cost = sum(mine, (s) => s.cost);
     const user = await q.get<{ balance: number }>(
       `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
@@ -78,7 +82,7 @@ export async function applySettlements(q: Queryable, items: Settlement[], dbHold
       entries.push([s.userId, 'usage', -s.cost, running, chargeReference(s), s.log.model, now]);
     }
   }
-  for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
+  for (const [keyId, mine] of groupById(items, (s) => s.keyId)) {
     await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
       sum(mine, (s) => s.cost),
       sum(mine, heldOf),
