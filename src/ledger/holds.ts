@@ -27,35 +27,36 @@ export interface HoldRequest {
 
 export type HoldResult = 'ok' | 'balance' | 'key';
 
-class HoldRefused extends Error {
-  constructor(readonly reason: 'balance' | 'key') {
-    super(reason);
-  }
-}
+/**
+ * The PostgreSQL hold in ONE statement, so no row lock is held across round trips: reserve on the user
+ * (locks the user row), then on the key (locks the key row: users before keys, the order every writer
+ * uses), then insert the hold row. Each step runs only if the one before it took effect. When the user
+ * was reserved but the key refused, the statement divides by zero on purpose: the error rolls the whole
+ * statement back, so the user's reservation cannot outlive the refusal.
+ */
+const PLACE_HOLD_PG = `WITH u AS (
+    UPDATE users SET held = held + $1::bigint WHERE id = $2::bigint AND balance - held >= $1::bigint RETURNING id
+  ), k AS (
+    UPDATE api_keys SET held = held + $1::bigint
+    WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM u) AND (quota_limit IS NULL OR quota_limit - used - held >= $1::bigint)
+    RETURNING id
+  ), h AS (
+    INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at)
+    SELECT $4::text, $2::bigint, $3::bigint, $1::bigint, $5::text, $6::bigint WHERE EXISTS (SELECT 1 FROM k)
+    RETURNING id
+  )
+  SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 'balance'
+              WHEN EXISTS (SELECT 1 FROM h) THEN 'ok'
+              ELSE CAST(1 / (SELECT COUNT(*) FROM k) AS TEXT) END AS result`;
+const KEY_REFUSED = '22012'; // division_by_zero, raised only by the statement above when the key refused
 
 export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResult> {
   if (memoryHolds(db)) return memoryBook(db).place(h);
   try {
-    await db.tx(async (q) => {
-      const user = await q.run('UPDATE users SET held = held + ? WHERE id = ? AND balance - held >= ?', [h.amount, h.userId, h.amount]);
-      if (user.changes !== 1) throw new HoldRefused('balance');
-      const key = await q.run(
-        'UPDATE api_keys SET held = held + ? WHERE id = ? AND (quota_limit IS NULL OR quota_limit - used - held >= ?)',
-        [h.amount, h.keyId, h.amount],
-      );
-      if (key.changes !== 1) throw new HoldRefused('key');
-      await q.run('INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-        h.holdId,
-        h.userId,
-        h.keyId,
-        h.amount,
-        h.instanceId,
-        Date.now(),
-      ]);
-    });
-    return 'ok';
+    const row = await db.get<{ result: HoldResult }>(PLACE_HOLD_PG, [h.amount, h.userId, h.keyId, h.holdId, h.instanceId, Date.now()]);
+    return row!.result;
   } catch (err) {
-    if (err instanceof HoldRefused) return err.reason;
+    if ((err as { code?: string }).code === KEY_REFUSED) return 'key';
     throw err;
   }
 }

@@ -42,6 +42,10 @@ export class SettlementWriter {
   private retryDelay = FIRST_RETRY_MS;
   private retrying: Promise<unknown> | undefined;
   private closed = false;
+  private flushing = false;
+  // Commits run one at a time (flushes and retries of owed charges alike): concurrent transactions of
+  // one instance would only queue on the same rows, and batches grow while one commit is in flight.
+  private lane: Promise<unknown> = Promise.resolve();
 
   constructor(
     private db: Database,
@@ -49,6 +53,9 @@ export class SettlementWriter {
     /** Called with the items once committed; their reservations can go. */
     private afterCommit: (items: Settlement[]) => void,
   ) {}
+
+  /** Batches committed, and batches the database refused as a whole (then settled one by one). */
+  readonly stats = { batches: 0, batchesRefused: 0 };
 
   /** Told each time a retry leaves settlements owed (the gateway logs it). */
   onRetryFailed: (owed: number, err: unknown) => void = () => {};
@@ -61,26 +68,39 @@ export class SettlementWriter {
   settle(s: Settlement): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ s, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.flushing) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
       }
     });
   }
 
+  /** Runs fn after every commit queued before it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
   private async flush(): Promise<void> {
     this.scheduled = false;
-    while (this.queue.length) {
-      const items = this.queue.splice(0, MAX_BATCH);
-      const refused = await this.commitAll(items.map((p) => p.s));
-      for (const p of items) {
-        if (!refused.has(p.s)) {
-          p.resolve();
-          continue;
+    if (this.flushing) return;
+    this.flushing = true; // settle() calls meanwhile only queue: this loop takes them
+    try {
+      while (this.queue.length) {
+        const items = this.queue.splice(0, MAX_BATCH);
+        const refused = await this.exclusive(() => this.commitAll(items.map((p) => p.s)));
+        for (const p of items) {
+          if (!refused.has(p.s)) {
+            p.resolve();
+            continue;
+          }
+          this.owe(p.s);
+          p.reject(new SettlementDeferred(refused.get(p.s)));
         }
-        this.owe(p.s);
-        p.reject(new SettlementDeferred(refused.get(p.s)));
       }
+    } finally {
+      this.flushing = false;
     }
   }
 
@@ -121,7 +141,11 @@ export class SettlementWriter {
   /** Commits the items as one batch, else one by one (so one bad item cannot sink the others); returns the refused ones. */
   private async commitAll(items: Settlement[]): Promise<Map<Settlement, unknown>> {
     const refused = new Map<Settlement, unknown>();
-    if (!(await this.tryCommit(items))) return refused;
+    if (!(await this.tryCommit(items))) {
+      this.stats.batches++;
+      return refused;
+    }
+    this.stats.batchesRefused++;
     for (const s of items) {
       const alone = await this.commitOne(s);
       if (alone) refused.set(s, alone.err);
@@ -138,7 +162,7 @@ export class SettlementWriter {
   private async commitOwed(): Promise<unknown> {
     const items = this.owed;
     this.owed = [];
-    const refused = await this.commitAll(items);
+    const refused = await this.exclusive(() => this.commitAll(items));
     this.owed.push(...refused.keys());
     return [...refused.values()].at(-1);
   }
