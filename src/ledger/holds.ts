@@ -30,12 +30,23 @@ export type HoldResult = 'ok' | 'balance' | 'key';
 /**
  * The PostgreSQL hold in ONE statement, so no row lock is held across round trips: reserve on the user
  * (locks the user row), then on the key (locks the key row: users before keys, the order every writer
- * uses), then insert the hold row. Each step runs only if the one before it took effect. When the user
- * was reserved but the key refused, the statement divides by zero on purpose: the error rolls the whole
- * statement back, so the user's reservation cannot outlive the refusal.
+ * uses), then insert the hold row. Each step runs only if the one before it took effect.
+ *
+ * The user's update also requires the key to have room as this statement's snapshot sees it, so a key
+ * at its limit is refused without touching the user (refusals are the common case under a limit). The
+ * key's own update then checks its latest row under its lock; if only that check fails (a race at the
+ * limit), the statement divides by zero on purpose: the error rolls the whole statement back, so the
+ * user's reservation cannot outlive the refusal.
+ *
+ * Its commit does not wait for the disk (db.relaxed): a database crash may lose the last moments of
+ * holds, never a charge. A settlement whose hold row is gone charges in full and releases nothing, so
+ * the books stay exact; the requests in flight at the crash merely ran unreserved.
  */
 const PLACE_HOLD_PG = `WITH u AS (
-    UPDATE users SET held = held + $1::bigint WHERE id = $2::bigint AND balance - held >= $1::bigint RETURNING id
+    UPDATE users SET held = held + $1::bigint
+    WHERE id = $2::bigint AND balance - held >= $1::bigint
+      AND EXISTS (SELECT 1 FROM api_keys WHERE id = $3::bigint AND (quota_limit IS NULL OR quota_limit - used - held >= $1::bigint))
+    RETURNING id
   ), k AS (
     UPDATE api_keys SET held = held + $1::bigint
     WHERE id = $3::bigint AND EXISTS (SELECT 1 FROM u) AND (quota_limit IS NULL OR quota_limit - used - held >= $1::bigint)
@@ -45,15 +56,16 @@ const PLACE_HOLD_PG = `WITH u AS (
     SELECT $4::text, $2::bigint, $3::bigint, $1::bigint, $5::text, $6::bigint WHERE EXISTS (SELECT 1 FROM k)
     RETURNING id
   )
-  SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM u) THEN 'balance'
-              WHEN EXISTS (SELECT 1 FROM h) THEN 'ok'
-              ELSE CAST(1 / (SELECT COUNT(*) FROM k) AS TEXT) END AS result`;
+  SELECT CASE WHEN EXISTS (SELECT 1 FROM h) THEN 'ok'
+              WHEN EXISTS (SELECT 1 FROM u) THEN CAST(1 / (SELECT COUNT(*) FROM k) AS TEXT)
+              WHEN EXISTS (SELECT 1 FROM api_keys WHERE id = $3::bigint AND (quota_limit IS NULL OR quota_limit - used - held >= $1::bigint)) THEN 'balance'
+              ELSE 'key' END AS result`;
 const KEY_REFUSED = '22012'; // division_by_zero, raised only by the statement above when the key refused
 
 export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResult> {
   if (memoryHolds(db)) return memoryBook(db).place(h);
   try {
-    const row = await db.get<{ result: HoldResult }>(PLACE_HOLD_PG, [h.amount, h.userId, h.keyId, h.holdId, h.instanceId, Date.now()]);
+    const row = await (db.relaxed ?? db).get<{ result: HoldResult }>(PLACE_HOLD_PG, [h.amount, h.userId, h.keyId, h.holdId, h.instanceId, Date.now()]);
     return row!.result;
   } catch (err) {
     if ((err as { code?: string }).code === KEY_REFUSED) return 'key';

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/index.ts';
+import type { Dialect } from '../db/types.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
 import { releaseDeletedHolds } from './stale-holds.ts';
 
@@ -56,41 +57,90 @@ async function insertRows(q: Queryable, table: string, columns: readonly string[
 
 const LEDGER_COLUMNS = ['user_id', 'kind', 'amount', 'balance_after', 'reference', 'note', 'created_at'] as const;
 
-/**
- * Settles a batch inside the caller's transaction: one balance update per user and per key (sums),
- * multi-row inserts of the ledger entries and usage-log rows. With database holds, their rows and the
- * held columns are cleared too.
- */
-export async function applySettlements(q: Queryable, items: Settlement[], dbHolds: boolean): Promise<void> {
-  const now = Date.now();
-  const held = dbHolds ? await takeHolds(q, items) : new Map<string, number>();
-  const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
-  const entries: unknown[][] = [];
-  for (const [userId, mine] of groupById(items, (s) => s.userId)) {
-    const cost = sum(mine, (s) => s.cost);
-    const user = await q.get<{ balance: number }>(
-      `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
-       WHERE id = ? RETURNING balance`,
-      [cost, sum(mine, heldOf), cost, sum(mine, counted), userId],
+interface AccountDelta {
+  id: number;
+  cost: number;
+  held: number;
+  count: number;
+}
+
+const deltas = (groups: Array<[number, Settlement[]]>, heldOf: (s: Settlement) => number): AccountDelta[] =>
+  groups.map(([id, mine]) => ({ id, cost: sum(mine, (s) => s.cost), held: sum(mine, heldOf), count: sum(mine, counted) }));
+
+/** Locks the rows in ascending id order first, so the set-based update cannot lock them in another. */
+async function lockInIdOrder(q: Queryable, table: 'users' | 'api_keys', ids: number[]): Promise<void> {
+  if (ids.length > 1) await q.all(`SELECT id FROM ${table} WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE`, [ids]);
+}
+
+/** The users' new balances. PostgreSQL: one statement for the whole batch; SQLite: one per user (in process, cheap). */
+async function chargeUsers(q: Queryable, rows: AccountDelta[], dialect: Dialect): Promise<Map<number, number>> {
+  const balances = new Map<number, number>();
+  if (dialect === 'postgres') {
+    await lockInIdOrder(q, 'users', rows.map((r) => r.id));
+    const updated = await q.all<{ id: number; balance: number }>(
+      `UPDATE users u SET balance = u.balance - v.cost, held = u.held - v.held, used = u.used + v.cost, request_count = u.request_count + v.n
+       FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, cost, held, n)
+       WHERE u.id = v.id RETURNING u.id, u.balance`,
+      [rows.map((r) => r.id), rows.map((r) => r.cost), rows.map((r) => r.held), rows.map((r) => r.count)],
     );
-    if (!user) throw new Error(`settle: user ${userId} vanished`);
+    for (const r of updated) balances.set(Number(r.id), Number(r.balance));
+  } else {
+    for (const r of rows) {
+      const user = await q.get<{ balance: number }>(
+        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
+         WHERE id = ? RETURNING balance`,
+        [r.cost, r.held, r.cost, r.count, r.id],
+      );
+      if (user) balances.set(r.id, Number(user.balance));
+    }
+  }
+  for (const r of rows) if (!balances.has(r.id)) throw new Error(`settle: user ${r.id} vanished`);
+  return balances;
+}
+
+async function chargeKeys(q: Queryable, rows: AccountDelta[], dialect: Dialect, now: number): Promise<void> {
+  if (dialect === 'postgres') {
+    await lockInIdOrder(q, 'api_keys', rows.map((r) => r.id));
+    await q.run(
+      `UPDATE api_keys k SET used = k.used + v.cost, held = k.held - v.held, request_count = k.request_count + v.n, last_used_at = ?
+       FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, cost, held, n) WHERE k.id = v.id`,
+      [now, rows.map((r) => r.id), rows.map((r) => r.cost), rows.map((r) => r.held), rows.map((r) => r.count)],
+    );
+    return;
+  }
+  for (const r of rows) {
+    await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
+      r.cost,
+      r.held,
+      r.count,
+      now,
+      r.id,
+    ]);
+  }
+}
+
+/**
+ * Settles a batch inside the caller's transaction: balances of users, then keys, each in ascending id
+ * order (sums per account), multi-row inserts of the ledger entries and usage-log rows. On PostgreSQL
+ * holds are rows, which are deleted and their amounts taken off the held columns.
+ */
+export async function applySettlements(q: Queryable, items: Settlement[], dialect: Dialect): Promise<void> {
+  const now = Date.now();
+  const held = dialect === 'postgres' ? await takeHolds(q, items) : new Map<string, number>();
+  const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
+  const byUser = groupById(items, (s) => s.userId);
+  const balances = await chargeUsers(q, deltas(byUser, heldOf), dialect);
+  const entries: unknown[][] = [];
+  for (const [userId, mine] of byUser) {
     // Each entry's balance_after, in the order the requests finished.
-    let running = Number(user.balance) + cost;
+    let running = balances.get(userId)! + sum(mine, (s) => s.cost);
     for (const s of mine) {
       if (s.cost <= 0) continue;
       running -= s.cost;
       entries.push([s.userId, 'usage', -s.cost, running, chargeReference(s), s.log.model, now]);
     }
   }
-  for (const [keyId, mine] of groupById(items, (s) => s.keyId)) {
-    await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
-      sum(mine, (s) => s.cost),
-      sum(mine, heldOf),
-      sum(mine, counted),
-      now,
-      keyId,
-    ]);
-  }
+  await chargeKeys(q, deltas(groupById(items, (s) => s.keyId), heldOf), dialect, now);
   await insertRows(q, 'ledger_entries', LEDGER_COLUMNS, entries);
   await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, items.map((s) => usageLogValues(s.log)));
 }

@@ -62,7 +62,7 @@ export class SettlementWriter {
 
   /** Writes one batch durably, in one transaction. */
   private commit(items: Settlement[]): Promise<void> {
-    return this.db.tx((q) => applySettlements(q, items, this.dbHolds));
+    return this.db.tx((q) => applySettlements(q, items, this.db.dialect));
   }
 
   settle(s: Settlement): Promise<void> {
@@ -124,7 +124,7 @@ export class SettlementWriter {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.db.tx(async (q) => {
-          if (!(await alreadySettled(q, s))) return applySettlements(q, [s], this.dbHolds);
+          if (!(await alreadySettled(q, s))) return applySettlements(q, [s], this.db.dialect);
           if (this.dbHolds) await dropHold(q, s);
         });
         break;

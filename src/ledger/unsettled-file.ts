@@ -1,7 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isUniqueViolation, type Database } from '../db/index.ts';
-import { memoryHolds } from './memory-holds.ts';
 import { alreadySettled, applySettlements, type Settlement } from './settlement-sql.ts';
 
 // Charges of served requests that the database refused until shutdown are kept in a file (one JSON
@@ -71,7 +70,7 @@ export async function replayUnsettled(db: Database, file: string): Promise<Repla
     try {
       const applied = await db.tx(async (q) => {
         if (await alreadySettled(q, s)) return false;
-        await applySettlements(q, [s], !memoryHolds(db));
+        await applySettlements(q, [s], db.dialect);
         return true;
       });
       if (!applied) {
