@@ -137,7 +137,7 @@ describe('ledger:check catches each corruption (exactly, in process)', () => {
     try {
       const { code, lines } = await runLedgerCheck(gw.databaseUrl);
       expect(code, lines.join('\n')).toBe(1);
-      expect(lines.join('\n')).toContain(`user ${victim.id} (${victim.username}): balance = sum of ledger entries does not hold: 9007199254740993 vs 9007199254740992`);
+      expect(lines.join('\n')).toContain(`user ${victim.id} (${victim.username}): balance = ledger entries - usage-log costs does not hold: 9007199254740993 vs 9007199254740992`);
       expect(lines).toHaveLength(2);
     } finally {
       await tamper([
@@ -195,10 +195,15 @@ describe('ledger:check catches each corruption (exactly, in process)', () => {
     try {
       const { code, lines } = await runLedgerCheck(gw.databaseUrl);
       expect(code).toBe(1);
-      expect(lines.join('\n')).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): usage charges = usage-log costs does not hold: (\\d+) vs (\\d+)`));
-      const [, charged, logged] = /does not hold: (\d+) vs (\d+)/.exec(lines[1]!)!;
-      expect(BigInt(logged!) - BigInt(charged!)).toBe(1n);
-      expect(lines).toHaveLength(2);
+      const out = lines.join('\n');
+      const user = `user ${billed.userId} \\(.*\\)`;
+      // The balance no longer matches the record of its charges, nor do the user's and the key's `used`.
+      const [, balance, records] = new RegExp(`${user}: balance = ledger entries - usage-log costs does not hold: (-?\\d+) vs (-?\\d+)`).exec(out)!;
+      expect(BigInt(balance!) - BigInt(records!)).toBe(1n);
+      const [, used, logged] = new RegExp(`${user}: used = usage-log costs does not hold: (\\d+) vs (\\d+)`).exec(out)!;
+      expect(BigInt(logged!) - BigInt(used!)).toBe(1n);
+      expect(out).toMatch(new RegExp(`key ${billed.keyId} \\(user ${billed.userId}\\): used = usage-log costs does not hold`));
+      expect(lines).toHaveLength(4);
     } finally {
       await tamper([['UPDATE usage_logs SET cost = cost - 1 WHERE request_id = ?', [billed.requestId]]]);
     }

@@ -78,7 +78,7 @@ describe('settlements the database refuses', () => {
     }
   });
 
-  it('a retried settlement that had already landed (its reference exists) releases its hold instead of failing forever', async () => {
+  it('a retried settlement that had already landed (its usage-log row exists) releases its hold instead of failing forever', async () => {
     const gw = await startGateway({ env: { DATA_DIR: dataDir } });
     try {
       const { sdk, client, userId, keyId } = await setup(gw);
@@ -89,24 +89,22 @@ describe('settlements the database refuses', () => {
       expect((await client.get('/api/wallet')).body.held.quota).toBeGreaterThan(0);
 
       // The charge commits behind the writer's back, as a COMMIT does when it succeeds but the driver
-      // reports an error: balance, ledger entry under the request's reference and log row are there.
+      // reports an error: the balance moved and the request's usage-log row (its unique record) is there.
       await db.tx(async (q) => {
-        const u = await q.get<{ balance: number }>('UPDATE users SET balance = balance - 1234, used = used + 1234 WHERE id = ? RETURNING balance', [userId]);
-        await q.run("INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES (?, 'usage', -1234, ?, ?, NULL, ?)", [
-          userId,
-          Number(u!.balance),
-          `req:${requestId}`,
-          Date.now(),
-        ]);
+        const u = await q.get<{ balance: number }>(
+          'UPDATE users SET balance = balance - 1234, used = used + 1234, request_count = request_count + 1 WHERE id = ? RETURNING balance',
+          [userId],
+        );
+        await q.run('UPDATE api_keys SET used = used + 1234, request_count = request_count + 1 WHERE id = ?', [keyId]);
         await q.run(
-          `INSERT INTO usage_logs_away (request_id, user_id, key_id, key_name, model, group_name, cost, duration_ms, stream, status, created_at)
-           VALUES (?, ?, ?, 'test key', ?, 'default', 1234, 1, 0, 200, ?)`,
-          [requestId, userId, keyId, MODEL, Date.now()],
+          `INSERT INTO usage_logs_away (request_id, user_id, key_id, key_name, model, group_name, cost, duration_ms, stream, status, created_at, balance_after)
+           VALUES (?, ?, ?, 'test key', ?, 'default', 1234, 1, 0, 200, ?, ?)`,
+          [requestId, userId, keyId, MODEL, Date.now(), Number(u!.balance)],
         );
       });
       await restoreLogs(db);
 
-      // The retry finds the reference taken: applied already, so the hold goes and nothing is charged twice.
+      // The retry finds the request's row: applied already, so the hold goes and nothing is charged twice.
       await until(async () => (await client.get('/api/wallet')).body.held.quota === 0);
       const w = (await client.get('/api/wallet')).body;
       expect(w.balance.quota).toBe(1_000_000 - 1234);
@@ -194,7 +192,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('an ambiguous COMMIT on PostgreSQL
       const db = await openDatabase(fresh.url);
       try {
         expect((await checkLedger(db)).mismatches).toEqual([]);
-        const n = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_entries WHERE kind = ?', ['usage']);
+        const n = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM usage_logs WHERE cost > 0');
         expect(Number(n!.n)).toBe(1);
       } finally {
         await db.close();

@@ -79,8 +79,8 @@ export async function runLedgerCheck(url: string): Promise<LedgerCheckOutcome> {
     return {
       code: 0,
       lines: [
-        `ledger:check OK: ${users} accounts, ${keys} keys; every balance equals the sum of its entries, held >= 0 and equals ` +
-          'the hold rows, usage charges equal usage-log costs',
+        `ledger:check OK: ${users} accounts, ${keys} keys; every balance equals its ledger entries minus its usage-log costs, ` +
+          'used equals the usage-log costs, held >= 0 and equals the hold rows',
       ],
     };
   }

@@ -1,13 +1,14 @@
 import type { Queryable } from '../db/index.ts';
 
-// The ledger's invariants, checked in SQL. Sums and comparisons happen in the database and every
+// The ledger's invariants, checked in SQL. The ledger is two tables: ledger_entries (credits, admin
+// adjustments, ...) and usage_logs, each row of which records one request's charge (cost). Sums and comparisons happen in the database and every
 // amount comes back as text (read as BigInt), so nothing is rounded through a JS number above 2^53.
 
 export type AuditCheck =
-  | 'balance = sum of ledger entries'
+  | 'balance = ledger entries - usage-log costs'
   | 'held >= 0'
   | 'held = sum of hold rows'
-  | 'usage charges = usage-log costs';
+  | 'used = usage-log costs';
 
 export interface AuditProblem {
   check: AuditCheck;
@@ -42,9 +43,13 @@ export async function auditLedger(q: Queryable): Promise<AuditResult> {
   const problems = [
     ...(await pairs(
       q,
-      'balance = sum of ledger entries',
+      'balance = ledger entries - usage-log costs',
       `SELECT u.id, u.username AS name, CAST(u.balance AS TEXT) AS found, CAST(COALESCE(s.total, 0) AS TEXT) AS expected
-       FROM users u LEFT JOIN (SELECT user_id, SUM(amount) AS total FROM ledger_entries GROUP BY user_id) s ON s.user_id = u.id
+       FROM users u LEFT JOIN (
+         SELECT user_id, SUM(amount) AS total FROM (
+           SELECT user_id, amount FROM ledger_entries UNION ALL SELECT user_id, -cost AS amount FROM usage_logs
+         ) t GROUP BY user_id
+       ) s ON s.user_id = u.id
        WHERE u.balance <> COALESCE(s.total, 0) ORDER BY u.id`,
       userName,
     )),
@@ -77,15 +82,22 @@ export async function auditLedger(q: Queryable): Promise<AuditResult> {
        WHERE k.held <> COALESCE(h.total, 0) ORDER BY k.id`,
       keyName,
     )),
+    // `used` moves only with charges, in the same statement-set as the usage-log row is written.
     ...(await pairs(
       q,
-      'usage charges = usage-log costs',
-      `SELECT t.user_id AS id, u.username AS name, CAST(SUM(t.charged) AS TEXT) AS found, CAST(SUM(t.logged) AS TEXT) AS expected
-       FROM (SELECT user_id, -amount AS charged, 0 AS logged FROM ledger_entries WHERE kind = 'usage'
-             UNION ALL SELECT user_id, 0 AS charged, cost AS logged FROM usage_logs) t
-       LEFT JOIN users u ON u.id = t.user_id
-       GROUP BY t.user_id, u.username HAVING SUM(t.charged) <> SUM(t.logged) ORDER BY t.user_id`,
+      'used = usage-log costs',
+      `SELECT u.id, u.username AS name, CAST(u.used AS TEXT) AS found, CAST(COALESCE(l.total, 0) AS TEXT) AS expected
+       FROM users u LEFT JOIN (SELECT user_id, SUM(cost) AS total FROM usage_logs GROUP BY user_id) l ON l.user_id = u.id
+       WHERE u.used <> COALESCE(l.total, 0) ORDER BY u.id`,
       userName,
+    )),
+    ...(await pairs(
+      q,
+      'used = usage-log costs',
+      `SELECT k.id, CAST(k.user_id AS TEXT) AS name, CAST(k.used AS TEXT) AS found, CAST(COALESCE(l.total, 0) AS TEXT) AS expected
+       FROM api_keys k LEFT JOIN (SELECT key_id, SUM(cost) AS total FROM usage_logs GROUP BY key_id) l ON l.key_id = k.id
+       WHERE k.used <> COALESCE(l.total, 0) ORDER BY k.id`,
+      keyName,
     )),
   ];
   return { users: Number(counts?.users ?? 0), keys: Number(counts?.keys ?? 0), problems };

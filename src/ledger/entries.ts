@@ -120,17 +120,9 @@ export async function findByReference(q: Queryable, reference: string): Promise<
   return r ? toEntry(r) : undefined;
 }
 
-export async function listEntries(q: Queryable, userId: number, page: number, pageSize: number) {
-  const [rows, total] = await Promise.all([
-    q.all('SELECT * FROM ledger_entries WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?', [userId, pageSize, (page - 1) * pageSize]),
-    q.get<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_entries WHERE user_id = ?', [userId]),
-  ]);
-  return { items: rows.map(toEntry), total: Number(total?.n ?? 0) };
-}
-
 /**
- * Verifies the ledger's invariants (see audit.ts): every balance equals the sum of its entries, held is
- * never negative and equals the hold rows, usage charges equal usage-log costs. Exact (sums in SQL).
+ * Verifies the ledger's invariants (see audit.ts): every balance equals its entries minus its usage-log
+ * costs, used equals the usage-log costs, held is never negative and equals the hold rows. Exact.
  */
 export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: AuditProblem[] }> {
   const { users, problems } = await auditLedger(q);

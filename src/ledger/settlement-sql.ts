@@ -55,8 +55,6 @@ async function insertRows(q: Queryable, table: string, columns: readonly string[
   }
 }
 
-const LEDGER_COLUMNS = ['user_id', 'kind', 'amount', 'balance_after', 'reference', 'note', 'created_at'] as const;
-
 interface AccountDelta {
   id: number;
   cost: number;
@@ -121,8 +119,9 @@ async function chargeKeys(q: Queryable, rows: AccountDelta[], dialect: Dialect, 
 
 /**
  * Settles a batch inside the caller's transaction: balances of users, then keys, each in ascending id
- * order (sums per account), multi-row inserts of the ledger entries and usage-log rows. On PostgreSQL
- * holds are rows, which are deleted and their amounts taken off the held columns.
+ * order (sums per account), then one multi-row insert of the usage-log rows, which are the ledger's
+ * record of each charge (cost and balance after it; request id unique). On PostgreSQL holds are rows,
+ * which are deleted and their amounts taken off the held columns.
  */
 export async function applySettlements(q: Queryable, items: Settlement[], dialect: Dialect): Promise<void> {
   const now = Date.now();
@@ -130,19 +129,17 @@ export async function applySettlements(q: Queryable, items: Settlement[], dialec
   const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
   const byUser = groupById(items, (s) => s.userId);
   const balances = await chargeUsers(q, deltas(byUser, heldOf), dialect);
-  const entries: unknown[][] = [];
+  await chargeKeys(q, deltas(groupById(items, (s) => s.keyId), heldOf), dialect, now);
+  const rows: unknown[][] = [];
   for (const [userId, mine] of byUser) {
-    // Each entry's balance_after, in the order the requests finished.
+    // Each row's balance after its charge, in the order the requests finished.
     let running = balances.get(userId)! + sum(mine, (s) => s.cost);
     for (const s of mine) {
-      if (s.cost <= 0) continue;
       running -= s.cost;
-      entries.push([s.userId, 'usage', -s.cost, running, chargeReference(s), s.log.model, now]);
+      rows.push(usageLogValues(s.log, running));
     }
   }
-  await chargeKeys(q, deltas(groupById(items, (s) => s.keyId), heldOf), dialect, now);
-  await insertRows(q, 'ledger_entries', LEDGER_COLUMNS, entries);
-  await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, items.map((s) => usageLogValues(s.log)));
+  await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, rows);
 }
 
 /** Removes the batch's hold rows; returns what each still reserved (absent if a sweeper released it). */
@@ -155,19 +152,20 @@ async function takeHolds(q: Queryable, items: Settlement[]): Promise<Map<string,
 }
 
 
-/** The ledger reference of a request's charge. */
+/** The ledger reference a request's charge had before usage-log rows became its record. */
 export const chargeReference = (s: Settlement) => `req:${s.holdId}`;
 
 /**
- * True when this settlement was already committed: its charge's reference or its usage-log row exists.
- * Both are written only by the settlement's own transaction, so either one means it landed (e.g. a
- * COMMIT that succeeded while the driver reported an error).
+ * True when this settlement was already committed: its usage-log row (request id unique) exists, or,
+ * from a version before that, its charge's ledger entry. Both are written only by the settlement's own
+ * transaction, so either one means it landed (e.g. a COMMIT that succeeded while the driver reported
+ * an error).
  */
 export async function alreadySettled(q: Queryable, s: Settlement): Promise<boolean> {
   const found = await q.get(
-    `SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM ledger_entries WHERE reference = ?)
-       OR EXISTS (SELECT 1 FROM usage_logs WHERE user_id = ? AND created_at = ? AND request_id = ?)`,
-    [chargeReference(s), s.log.userId, s.log.createdAt, s.log.requestId],
+    `SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM usage_logs WHERE request_id = ?)
+       OR EXISTS (SELECT 1 FROM ledger_entries WHERE reference = ?)`,
+    [s.log.requestId, chargeReference(s)],
   );
   return found !== undefined;
 }

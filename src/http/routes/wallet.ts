@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { walletOf } from '../../accounts/users.ts';
-import { listEntries, type LedgerEntry } from '../../ledger/entries.ts';
+import { type LedgerEntry } from '../../ledger/entries.ts';
+import { listHistory, publicHistoryItem } from '../../ledger/history.ts';
 import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
@@ -36,8 +37,8 @@ export const walletRoutes = new Hono<Env>()
   })
   .get('/wallet/ledger', requireUser, async (c) => {
     const { page, pageSize } = pagination(c);
-    const { items, total } = await listEntries(c.get('gw').db, c.get('user').id, page, pageSize);
-    return c.json({ items: items.map(publicEntry), total, page, pageSize });
+    const { items, total } = await listHistory(c.get('gw').db, c.get('user').id, page, pageSize);
+    return c.json({ items: items.map(publicHistoryItem), total, page, pageSize });
   })
   .get('/logs', requireUser, async (c) => {
     const { page, pageSize } = pagination(c);
