@@ -39,7 +39,7 @@ export function openPostgres(url: string, poolSize = 10): Database {
   const base = queryable(pool);
   // Holds only: their commit need not wait for the WAL flush, so the user's row lock is held for
   // microseconds instead of a disk sync. A small pool of its own keeps money on synchronous commits.
-  const relaxedPool = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 2)), options: '-c synchronous_commit=off' });
+  const relaxedPool = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 4)), options: '-c synchronous_commit=off' });
   relaxedPool.on('error', () => {
     /* as above */
   });

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/index.ts';
 import type { Dialect } from '../db/types.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
+import { settlePostgres } from './settlement-pg.ts';
 import { releaseDeletedHolds } from './stale-holds.ts';
 
 // The SQL of settling a batch of requests; the batching itself is in settlement-writer.ts.
@@ -58,99 +59,43 @@ async function insertRows(q: Queryable, table: string, columns: readonly string[
 interface AccountDelta {
   id: number;
   cost: number;
-  held: number;
   count: number;
 }
 
-const deltas = (groups: Array<[number, Settlement[]]>, heldOf: (s: Settlement) => number): AccountDelta[] =>
-  groups.map(([id, mine]) => ({ id, cost: sum(mine, (s) => s.cost), held: sum(mine, heldOf), count: sum(mine, counted) }));
+const deltas = (groups: Array<[number, Settlement[]]>): AccountDelta[] =>
+  groups.map(([id, mine]) => ({ id, cost: sum(mine, (s) => s.cost), count: sum(mine, counted) }));
 
-/** Locks the rows in ascending id order first, so the set-based update cannot lock them in another. */
-async function lockInIdOrder(q: Queryable, table: 'users' | 'api_keys', ids: number[]): Promise<void> {
-  if (ids.length > 1) await q.all(`SELECT id FROM ${table} WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE`, [ids]);
-}
-
-/** The users' new balances. PostgreSQL: one statement for the whole batch; SQLite: one per user (in process, cheap). */
-async function chargeUsers(q: Queryable, rows: AccountDelta[], dialect: Dialect): Promise<Map<number, number>> {
-  const balances = new Map<number, number>();
-  if (dialect === 'postgres') {
-    await lockInIdOrder(q, 'users', rows.map((r) => r.id));
-    const updated = await q.all<{ id: number; balance: number }>(
-      `UPDATE users u SET balance = u.balance - v.cost, held = u.held - v.held, used = u.used + v.cost, request_count = u.request_count + v.n
-       FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, cost, held, n)
-       WHERE u.id = v.id RETURNING u.id, u.balance`,
-      [rows.map((r) => r.id), rows.map((r) => r.cost), rows.map((r) => r.held), rows.map((r) => r.count)],
-    );
-    for (const r of updated) balances.set(Number(r.id), Number(r.balance));
-  } else {
-    for (const r of rows) {
-      const user = await q.get<{ balance: number }>(
-        `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
-         WHERE id = ? RETURNING balance`,
-        [r.cost, r.held, r.cost, r.count, r.id],
-      );
-      if (user) balances.set(r.id, Number(user.balance));
-    }
-  }
-  for (const r of rows) if (!balances.has(r.id)) throw new Error(`settle: user ${r.id} vanished`);
-  return balances;
-}
-
-async function chargeKeys(q: Queryable, rows: AccountDelta[], dialect: Dialect, now: number): Promise<void> {
-  if (dialect === 'postgres') {
-    await lockInIdOrder(q, 'api_keys', rows.map((r) => r.id));
-    await q.run(
-      `UPDATE api_keys k SET used = k.used + v.cost, held = k.held - v.held, request_count = k.request_count + v.n, last_used_at = ?
-       FROM unnest(?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) AS v(id, cost, held, n) WHERE k.id = v.id`,
-      [now, rows.map((r) => r.id), rows.map((r) => r.cost), rows.map((r) => r.held), rows.map((r) => r.count)],
-    );
-    return;
-  }
-  for (const r of rows) {
-    await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
-      r.cost,
-      r.held,
-      r.count,
-      now,
-      r.id,
-    ]);
-  }
-}
 
 /**
- * Settles a batch inside the caller's transaction: balances of users, then keys, each in ascending id
- * order (sums per account), then one multi-row insert of the usage-log rows, which are the ledger's
- * record of each charge (cost and balance after it; request id unique). On PostgreSQL holds are rows,
- * which are deleted and their amounts taken off the held columns.
+ * Settles a batch inside the caller's transaction. PostgreSQL: one statement (settlement-pg.ts).
+ * SQLite (holds in memory, one process, statements in process): the users' balances, then the keys',
+ * each in ascending id order (sums per account), then one multi-row insert of the usage-log rows,
+ * which are the ledger's record of each charge (cost and balance after it; request id unique).
  */
 export async function applySettlements(q: Queryable, items: Settlement[], dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') return settlePostgres(q, items);
   const now = Date.now();
-  const held = dialect === 'postgres' ? await takeHolds(q, items) : new Map<string, number>();
-  const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
   const byUser = groupById(items, (s) => s.userId);
-  const balances = await chargeUsers(q, deltas(byUser, heldOf), dialect);
-  await chargeKeys(q, deltas(groupById(items, (s) => s.keyId), heldOf), dialect, now);
   const rows: unknown[][] = [];
   for (const [userId, mine] of byUser) {
+    const cost = sum(mine, (s) => s.cost);
+    const user = await q.get<{ balance: number }>(
+      'UPDATE users SET balance = balance - ?, used = used + ?, request_count = request_count + ? WHERE id = ? RETURNING balance',
+      [cost, cost, sum(mine, counted), userId],
+    );
+    if (!user) throw new Error(`settle: user ${userId} vanished`);
     // Each row's balance after its charge, in the order the requests finished.
-    let running = balances.get(userId)! + sum(mine, (s) => s.cost);
+    let running = Number(user.balance) + cost;
     for (const s of mine) {
       running -= s.cost;
       rows.push(usageLogValues(s.log, running));
     }
   }
+  for (const r of deltas(groupById(items, (s) => s.keyId))) {
+    await q.run('UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [r.cost, r.count, now, r.id]);
+  }
   await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, rows);
 }
-
-/** Removes the batch's hold rows; returns what each still reserved (absent if a sweeper released it). */
-async function takeHolds(q: Queryable, items: Settlement[]): Promise<Map<string, number>> {
-  const rows = await q.all<{ id: string; amount: number }>(
-    `DELETE FROM holds WHERE id IN (${items.map(() => '?').join(', ')}) RETURNING id, amount`,
-    items.map((s) => s.holdId),
-  );
-  return new Map(rows.map((r) => [r.id, Number(r.amount)]));
-}
-
 
 /** The ledger reference a request's charge had before usage-log rows became its record. */
 export const chargeReference = (s: Settlement) => `req:${s.holdId}`;

@@ -60,8 +60,12 @@ export class SettlementWriter {
   /** Told each time a retry leaves settlements owed (the gateway logs it). */
   onRetryFailed: (owed: number, err: unknown) => void = () => {};
 
-  /** Writes one batch durably, in one transaction. */
+  /**
+   * Writes one batch durably, in one transaction. On PostgreSQL that is one statement, run on its own
+   * (no BEGIN/COMMIT round trips while its row locks are held).
+   */
   private commit(items: Settlement[]): Promise<void> {
+    if (this.db.dialect === 'postgres') return applySettlements(this.db, items, 'postgres');
     return this.db.tx((q) => applySettlements(q, items, this.db.dialect));
   }
 

@@ -1,12 +1,12 @@
-// A TCP proxy in front of PostgreSQL that can make a COMMIT ambiguous for real: armed, it forwards the
-// COMMIT of the next transaction that inserted into a chosen table, lets the server commit it, and then
-// cuts the connection before the answer reaches the client. The driver reports an error; the data is
-// committed.
+// A TCP proxy in front of PostgreSQL that can make a commit ambiguous for real: armed, it lets the
+// server commit the transaction of the next statement mentioning a marker (an explicit COMMIT or a
+// statement run on its own), and cuts the connection before the answer reaches the client. The driver
+// reports an error; the data is committed.
 import net from 'node:net';
 
 export interface CutProxy {
   url: string;
-  /** Cut the connection after the next COMMIT of a transaction whose SQL mentioned `marker`. */
+  /** Cut the connection once the transaction of the next statement mentioning `marker` has committed. */
   armFor(marker: string): void;
   /** How many commits were cut so far. */
   readonly cuts: number;
@@ -27,7 +27,7 @@ export async function startCutProxy(databaseUrl: string): Promise<CutProxy> {
     let pending = Buffer.alloc(0);
     let started = false; // the untyped startup message has gone by
     let sawMarker = false;
-    let cutOnReply = false;
+    let fromServer = Buffer.alloc(0);
 
     // Frames from the client: 1 type byte + int32 length (which counts itself), after the startup message.
     client.on('data', (chunk) => {
@@ -47,20 +47,33 @@ export async function startCutProxy(databaseUrl: string): Promise<CutProxy> {
         const type = String.fromCharCode(pending[0]!);
         const text = pending.subarray(5, len + 1).toString('utf8');
         pending = pending.subarray(len + 1);
-        if (armed && (type === 'P' || type === 'Q') && text.includes(armed)) sawMarker = true;
-        if (armed && sawMarker && type === 'Q' && /^COMMIT\b/i.test(text)) {
+        if (armed && (type === 'P' || type === 'Q') && text.includes(armed)) {
           armed = null;
-          cutOnReply = true;
+          sawMarker = true;
         }
       }
       upstream.write(chunk);
     });
+    // Frames from the server: once the marked statement ran, the first ReadyForQuery with status 'I'
+    // (idle: the transaction, explicit or implicit, has committed) is not delivered. Cut.
     upstream.on('data', (chunk) => {
-      if (!cutOnReply) return void client.write(chunk);
-      // The server answered the COMMIT (CommandComplete + ReadyForQuery): it is durable. Cut.
-      cuts++;
-      client.destroy();
-      upstream.destroy();
+      if (!sawMarker) return void client.write(chunk);
+      fromServer = Buffer.concat([fromServer, chunk]);
+      let at = 0;
+      while (fromServer.length - at >= 5) {
+        const len = fromServer.readInt32BE(at + 1);
+        if (fromServer.length - at < len + 1) break;
+        if (fromServer[at] === 0x5a /* Z */ && fromServer[at + 5] === 0x49 /* I */) {
+          cuts++;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        at += len + 1;
+      }
+      // Not committed yet (e.g. inside BEGIN … COMMIT): deliver the complete frames, keep the rest.
+      client.write(fromServer.subarray(0, at));
+      fromServer = fromServer.subarray(at);
     });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
