@@ -56,16 +56,6 @@ async function insertRows(q: Queryable, table: string, columns: readonly string[
   }
 }
 
-interface AccountDelta {
-  id: number;
-  cost: number;
-  count: number;
-}
-
-const deltas = (groups: Array<[number, Settlement[]]>): AccountDelta[] =>
-  groups.map(([id, mine]) => ({ id, cost: sum(mine, (s) => s.cost), count: sum(mine, counted) }));
-
-
 /**
  * Settles a batch inside the caller's transaction. PostgreSQL: one statement (settlement-pg.ts).
  * SQLite (holds in memory, one process, statements in process): the users' balances, then the keys',
@@ -91,8 +81,13 @@ export async function applySettlements(q: Queryable, items: Settlement[], dialec
       rows.push(usageLogValues(s.log, running));
     }
   }
-  for (const r of deltas(groupById(items, (s) => s.keyId))) {
-    await q.run('UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [r.cost, r.count, now, r.id]);
+  for (const [keyId, mine] of groupById(items, (s) => s.keyId)) {
+    await q.run('UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
+      sum(mine, (s) => s.cost),
+      sum(mine, counted),
+      now,
+      keyId,
+    ]);
   }
   await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, rows);
 }
