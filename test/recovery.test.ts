@@ -2,9 +2,10 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/index.ts';
+import { migrate } from '../src/db/migrations.ts';
 import { heartbeat, releaseStaleHolds } from '../src/ledger/stale-holds.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 
 let fake: FakeOpenAI;
 beforeAll(async () => {
@@ -74,6 +75,32 @@ describe('stale holds', () => {
       await expect(gw.gateway.db.run('UPDATE api_keys SET held = held - 1 WHERE id = ?', [keyId])).rejects.toThrow(/check/i);
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('migration 10 on a database the old sweeper drove negative', () => {
+  it('recomputes a negative held from the live hold rows, then refuses negative held', async () => {
+    const fresh = await freshDatabase();
+    const db = await openDatabase(fresh.url);
+    try {
+      await migrate(db, { through: 1 });
+      await db.run("INSERT INTO users (id, username, password_hash, aff_code, created_at, balance, held) VALUES (1, 'a', 'x', 'a', 0, 1000, -63918)");
+      await db.run("INSERT INTO users (id, username, password_hash, aff_code, created_at, balance, held) VALUES (2, 'b', 'x', 'b', 0, 1000, 40)");
+      await db.run("INSERT INTO api_keys (id, user_id, name, key_hash, key_hint, group_name, created_at, held) VALUES (1, 1, 'k', 'h', 'h', 'default', 0, -5)");
+      await db.run("INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES ('live', 1, 1, 70, 'i', 0)");
+      await migrate(db);
+      const users = await db.all<{ id: number; held: number }>('SELECT id, held FROM users ORDER BY id');
+      expect(users.map((u) => [Number(u.id), Number(u.held)])).toEqual([
+        [1, 70],
+        [2, 40], // not negative: left alone
+      ]);
+      const key = await db.get<{ held: number }>('SELECT held FROM api_keys WHERE id = 1');
+      expect(Number(key!.held)).toBe(70);
+      await expect(db.run('UPDATE users SET held = -1 WHERE id = 2')).rejects.toThrow(/check/i);
+    } finally {
+      await db.close();
+      await fresh.drop();
     }
   });
 });
