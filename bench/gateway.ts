@@ -25,21 +25,30 @@ function startNodeFlags(): string[] {
   return flags[1]!.split(/\s+/).filter(Boolean);
 }
 
-export async function startGateway(tmpDir: string): Promise<Gateway> {
+/** `opts.databaseUrl` runs it on another database (PostgreSQL rows); `opts.name` keeps its files apart. */
+export async function startGateway(tmpDir: string, opts: { databaseUrl?: string; name?: string } = {}): Promise<Gateway> {
   // Measured as `npm start` runs it: compiled JavaScript, not the TypeScript loader.
   execFileSync(process.execPath, [root + 'node_modules/typescript/bin/tsc', '-p', root + 'tsconfig.build.json'], { stdio: 'inherit' });
   const entry = root + 'dist/main.js';
   if (!existsSync(entry)) throw new Error(`gateway entry ${entry} does not exist`);
   const port = await freePort();
+  const name = opts.name ?? 'gateway';
   const dbPath = `${tmpDir}/bench.db`;
-  const logPath = `${tmpDir}/gateway.log`;
+  const logPath = `${tmpDir}/${name}.log`;
   const adminPassword = randomBytes(12).toString('hex');
   // Extra node flags for the gateway only, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extraArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = track(
     spawn(process.execPath, [...startNodeFlags(), ...extraArgs, entry], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), DATABASE_URL: `sqlite:${dbPath}`, MOLEAPI_ADMIN_PASSWORD: adminPassword, LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: opts.databaseUrl ?? `sqlite:${dbPath}`,
+        ...(opts.databaseUrl ? { DATA_DIR: `${tmpDir}/${name}-data` } : {}),
+        MOLEAPI_ADMIN_PASSWORD: adminPassword,
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

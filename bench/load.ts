@@ -19,6 +19,8 @@ export interface Target {
   label: string;
   url: string;
   headers: Record<string, string>;
+  /** API keys used in turn, one per request (several users); else `headers` carries the one key. */
+  keys?: string[];
 }
 
 export interface RunStats {
@@ -49,6 +51,11 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+function rotateKeys(keys: string[]) {
+  let next = 0;
+  return (req: { headers?: Record<string, string> }) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${keys[next++ % keys.length]}` } });
+}
+
 export async function runLoad(target: Target, scenario: Scenario, amount: number): Promise<RunStats> {
   const latencies: number[] = [];
   const started = performance.now();
@@ -60,6 +67,7 @@ export async function runLoad(target: Target, scenario: Scenario, amount: number
     amount: Math.max(amount, scenario.connections),
     headers: { 'content-type': 'application/json', ...target.headers },
     body: requestBody(scenario.stream, scenario.model),
+    ...(target.keys ? { requests: [{ setupRequest: rotateKeys(target.keys) }] } : {}),
     timeout: 30,
     // autocannon only notices the end of a run on its sample tick; keep that wait short.
     sampleInt: 100,

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { configure, logTail, readStoredCounts, startGateway, type BenchAccount, type Gateway } from './gateway.ts';
 import { measure, probe, probeProblem, type Scenario, type Target } from './load.ts';
+import { measurePostgres, reportPostgres, type PgResult } from './postgres.ts';
 import { killAll, killChildrenOnExit, sampleMemory, startBenchChild, waitForExit, type MemorySampler } from './procs.ts';
 import { runSlowStreams, slowChecks } from './slow-streams.ts';
 import { countErrors, overhead, printChecks, printErrors, printTable, ratio, total2xx, type Check, type ScenarioResult } from './report.ts';
@@ -92,6 +93,12 @@ const median = (xs: number[]): number => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
+/** The SQLite gateway's (B) non-stream req/s at that many connections: the median of its rounds. */
+function sqliteRps(results: ScenarioResult[], connections: number): number {
+  const rounds = results.filter((r) => r.b && !r.scenario.stream && r.scenario.connections === connections);
+  return rounds.length ? median(rounds.map((r) => r.b!.main.rps)) : Number.NaN;
+}
+
 function targetChecks(results: ScenarioResult[], run: GatewayRun): Check[] {
   const rounds = results.filter((r) => isTarget(r.scenario));
   const ratios = rounds.map(ratio);
@@ -163,6 +170,12 @@ async function main(): Promise<number> {
   const mainChecks = gateway ? targetChecks(results, gateway) : [];
   const slow = await runSlowStreams(a, gateway?.target, log);
   const all = slow ? [...results, slow] : results;
+  // PostgreSQL rows (BENCH_PG=0 skips them): measured after the SQLite ones, compared with them.
+  let pg: PgResult | null = null;
+  let pgError: Error | undefined;
+  if (gateway && process.env.BENCH_PG !== '0') {
+    pg = await measurePostgres(tmpDir, upstreamUrl, SECONDS, WARMUP_SECONDS).catch((err: Error) => ((pgError = err), null));
+  }
   proxyMemory.stop();
   console.log();
   printTable(all);
@@ -170,8 +183,11 @@ async function main(): Promise<number> {
   console.log(`RSS peak: A ${proxyMemory.peakRssMb().toFixed(1)} MB, B ${gateway ? gateway.memory.peakRssMb().toFixed(1) : 'n/a'} MB`);
   console.log();
 
+  const pgChecks: Check[] = pg ? reportPostgres(pg, (c) => sqliteRps(results, c)) : [];
+  if (pgError) pgChecks.push({ name: 'PostgreSQL rows measured', pass: false, detail: pgError.message });
+  if (pg || pgError) console.log();
   const checks: Check[] = gateway
-    ? [...mainChecks, ...slowChecks(slow), ...(await durabilityChecks(all, gateway))]
+    ? [...mainChecks, ...slowChecks(slow), ...(await durabilityChecks(all, gateway)), ...pgChecks]
     : [{ name: 'gateway started and configured', pass: false, detail: gatewayError?.message ?? 'unknown error' }];
   printChecks(checks);
   const failed = checks.filter((c) => !c.pass).length;

@@ -249,7 +249,7 @@ describe('/api/openapi.json', () => {
     const ledger = doc.paths['/api/wallet/ledger'].get;
     expect(ledger.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['query:page', 'query:pageSize']);
     expect(ledger.parameters[1].schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200 });
-    expect(ledger.responses['200'].content['application/json'].schema.properties.items.items).toEqual({ $ref: '#/components/schemas/LedgerEntry' });
+    expect(ledger.responses['200'].content['application/json'].schema.properties.items.items).toEqual({ $ref: '#/components/schemas/WalletHistoryItem' });
     expect(doc.paths['/api/pricing'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Pricing' });
     expect(doc.components.schemas.Price.required).toContain('maxOutputTokens');
     expect(doc.components.schemas.Money).toMatchObject({ type: 'object', required: ['quota', 'usd'] });

@@ -1,13 +1,21 @@
-// `npm run ledger:check` against a live database: OK after real activity, exit 1 after a corrupted balance.
+// `npm run ledger:check` against a live database: OK after real activity, and each check catching a
+// real corruption made behind the gateway's back; it refuses an unmigrated database without migrating it.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { runLedgerCheck } from '../src/cli/run-ledger-check.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from './helpers/api.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 let gw: TestGateway;
 let up: FakeOpenAI;
 const users: Array<{ id: number; username: string }> = [];
+let billed: { userId: number; keyId: number; requestId: string };
 const PASSWORD = 'ledger-cli-pass-1';
 
 beforeAll(async () => {
@@ -21,7 +29,7 @@ beforeAll(async () => {
   }
   for (const [i, q] of [1234, -1000, 77].entries()) {
     const res = await gw.admin.post(`/api/admin/users/${users[i]!.id}/adjust`, { quota: q, reason: `cli ${i}` });
-    expect([200, 201]).toContain(res.status);
+    expect(res.status).toBe(201);
   }
   // and a billed relay request (a usage entry)
   up = await startFakeOpenAI();
@@ -35,6 +43,7 @@ beforeAll(async () => {
   });
   expect(res.status).toBe(200);
   await res.text();
+  billed = { userId: u.userId, keyId: u.keyId, requestId: res.headers.get('x-moleapi-request-id')! };
   expect((await u.client.get('/api/wallet')).body.used.quota).toBeGreaterThan(0);
 });
 afterAll(async () => {
@@ -73,36 +82,176 @@ describe('ledger:check', () => {
 
   it(
     'exits 1 and names the account whose balance no longer matches its entries',
-    async (ctx) => {
+    async () => {
       const victim = users[1]!;
-      if (gw.databaseUrl.startsWith('sqlite:')) {
-        const { default: Database } = await import('better-sqlite3');
-        const db = new Database(gw.databaseUrl.slice('sqlite:'.length));
-        try {
-          expect(db.prepare('UPDATE users SET balance = balance + 1 WHERE id = ?').run(victim.id).changes).toBe(1);
-        } finally {
-          db.close();
-        }
-      } else if (/^postgres(ql)?:/.test(gw.databaseUrl)) {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: gw.databaseUrl });
-        await client.connect();
-        try {
-          const r = await client.query('UPDATE users SET balance = balance + 1 WHERE id = $1', [victim.id]);
-          expect(r.rowCount).toBe(1);
-        } finally {
-          await client.end();
-        }
-      } else {
-        ctx.skip();
-      }
+      await tamper([['UPDATE users SET balance = balance + 1 WHERE id = ?', [victim.id]]]);
       const { code, out } = await ledgerCheck();
       expect(code, out).toBe(1);
       expect(out).not.toMatch(/ledger:check OK/);
       expect(out, out).toMatch(new RegExp(`\\b${users[1]!.id}\\b|${users[1]!.username}`));
       // the healthy accounts are not reported as mismatching
       expect(out).not.toContain(users[0]!.username);
+      await tamper([['UPDATE users SET balance = balance - 1 WHERE id = ?', [victim.id]]]);
     },
     90_000,
   );
+});
+
+/** Runs statements on the test database through its own connection, behind the gateway's back. */
+async function tamper(statements: Array<[string, unknown[]?]>): Promise<void> {
+  if (gw.databaseUrl.startsWith('sqlite:')) {
+    const db = new BetterSqlite3(gw.databaseUrl.slice('sqlite:'.length));
+    try {
+      for (const [sql, params = []] of statements) db.prepare(sql).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: gw.databaseUrl });
+  await client.connect();
+  try {
+    for (const [sql, params = []] of statements) {
+      let n = 0;
+      await client.query(sql.replace(/\?/g, () => `$${++n}`), params);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+const sqlite = () => gw.databaseUrl.startsWith('sqlite:');
+
+describe('ledger:check catches each corruption (exactly, in process)', () => {
+  it('a balance 1 point off above 2^53, where JavaScript numbers cannot tell the two apart', async () => {
+    const victim = users[2]!;
+    const before = await runLedgerCheck(gw.databaseUrl);
+    expect(before.code, before.lines.join('\n')).toBe(0);
+    const row = await gw.gateway.db.get<{ balance: number }>('SELECT balance FROM users WHERE id = ?', [victim.id]);
+    const big = 2n ** 53n - BigInt(row!.balance); // entries then sum to exactly 2^53; the balance is 2^53 + 1
+    expect(Number(2n ** 53n + 1n)).toBe(Number(2n ** 53n));
+    await tamper([
+      ["INSERT INTO ledger_entries (user_id, kind, amount, balance_after, reference, note, created_at) VALUES (?, 'adjustment', ?, 0, 'big-one', NULL, 0)", [victim.id, big.toString()]],
+      ['UPDATE users SET balance = balance + ? WHERE id = ?', [(big + 1n).toString(), victim.id]],
+    ]);
+    try {
+      const { code, lines } = await runLedgerCheck(gw.databaseUrl);
+      expect(code, lines.join('\n')).toBe(1);
+      expect(lines.join('\n')).toContain(`user ${victim.id} (${victim.username}): balance = ledger entries - usage-log costs does not hold: 9007199254740993 vs 9007199254740992`);
+      expect(lines).toHaveLength(2);
+    } finally {
+      await tamper([
+        ["DELETE FROM ledger_entries WHERE reference = 'big-one'"],
+        ['UPDATE users SET balance = balance - ? WHERE id = ?', [(big + 1n).toString(), victim.id]],
+      ]);
+    }
+    expect((await runLedgerCheck(gw.databaseUrl)).code).toBe(0);
+  });
+
+  it('held that no hold row accounts for, on a user and on a key', async () => {
+    await tamper([
+      ['UPDATE users SET held = held + 5 WHERE id = ?', [billed.userId]],
+      ['UPDATE api_keys SET held = held + 7 WHERE id = ?', [billed.keyId]],
+    ]);
+    try {
+      const { code, lines } = await runLedgerCheck(gw.databaseUrl);
+      expect(code).toBe(1);
+      const out = lines.join('\n');
+      expect(out).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): held = sum of hold rows does not hold: 5 vs 0`));
+      expect(out).toContain(`key ${billed.keyId} (user ${billed.userId}): held = sum of hold rows does not hold: 7 vs 0`);
+      expect(lines).toHaveLength(3);
+    } finally {
+      await tamper([
+        ['UPDATE users SET held = held - 5 WHERE id = ?', [billed.userId]],
+        ['UPDATE api_keys SET held = held - 7 WHERE id = ?', [billed.keyId]],
+      ]);
+    }
+  });
+
+  it('a negative held (as an older version could leave it, before the constraint existed)', async () => {
+    const guard = sqlite()
+      ? [["DROP TRIGGER users_held_non_negative_update"] as [string]]
+      : [['ALTER TABLE users DROP CONSTRAINT users_held_non_negative'] as [string]];
+    await tamper([...guard, ['UPDATE users SET held = -3 WHERE id = ?', [billed.userId]]]);
+    try {
+      const { code, lines } = await runLedgerCheck(gw.databaseUrl);
+      expect(code).toBe(1);
+      const out = lines.join('\n');
+      expect(out).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): held >= 0 does not hold: -3 vs 0`));
+      expect(out).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): held = sum of hold rows does not hold: -3 vs 0`));
+    } finally {
+      await tamper([
+        ['UPDATE users SET held = 0 WHERE id = ?', [billed.userId]],
+        sqlite()
+          ? ["CREATE TRIGGER users_held_non_negative_update BEFORE UPDATE OF held ON users WHEN NEW.held < 0 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: users_held_non_negative'); END"]
+          : ['ALTER TABLE users ADD CONSTRAINT users_held_non_negative CHECK (held >= 0)'],
+      ]);
+    }
+    expect((await runLedgerCheck(gw.databaseUrl)).code).toBe(0);
+  });
+
+  it('a usage-log cost that differs from what was charged', async () => {
+    await tamper([['UPDATE usage_logs SET cost = cost + 1 WHERE request_id = ?', [billed.requestId]]]);
+    try {
+      const { code, lines } = await runLedgerCheck(gw.databaseUrl);
+      expect(code).toBe(1);
+      const out = lines.join('\n');
+      const user = `user ${billed.userId} \\(.*\\)`;
+      // The balance no longer matches the record of its charges, nor do the user's and the key's `used`.
+      const [, balance, records] = new RegExp(`${user}: balance = ledger entries - usage-log costs does not hold: (-?\\d+) vs (-?\\d+)`).exec(out)!;
+      expect(BigInt(balance!) - BigInt(records!)).toBe(1n);
+      const [, used, logged] = new RegExp(`${user}: used = usage-log costs does not hold: (\\d+) vs (\\d+)`).exec(out)!;
+      expect(BigInt(logged!) - BigInt(used!)).toBe(1n);
+      expect(out).toMatch(new RegExp(`key ${billed.keyId} \\(user ${billed.userId}\\): used = usage-log costs does not hold`));
+      expect(lines).toHaveLength(4);
+    } finally {
+      await tamper([['UPDATE usage_logs SET cost = cost - 1 WHERE request_id = ?', [billed.requestId]]]);
+    }
+  });
+});
+
+describe('ledger:check never migrates', () => {
+  it('refuses an unmigrated database with a clear message and leaves it untouched', async () => {
+    const fresh = await freshDatabase();
+    try {
+      if (fresh.url.startsWith('sqlite:')) new BetterSqlite3(fresh.url.slice('sqlite:'.length)).close(); // an empty file
+      const { code, lines } = await runLedgerCheck(fresh.url);
+      expect(code).toBe(2);
+      expect(lines.join('\n')).toMatch(/REFUSED: the database is not migrated \(missing migrations 1, .*\); start the gateway once/);
+      const tables = fresh.url.startsWith('sqlite:')
+        ? (() => {
+            const db = new BetterSqlite3(fresh.url.slice('sqlite:'.length));
+            try {
+              return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+            } finally {
+              db.close();
+            }
+          })()
+        : await (async () => {
+            const c = new pg.Client({ connectionString: fresh.url });
+            await c.connect();
+            try {
+              return (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows;
+            } finally {
+              await c.end();
+            }
+          })();
+      expect(tables).toEqual([]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('refuses a SQLite path with no database instead of creating one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moleapi-nodb-'));
+    try {
+      const file = join(dir, 'missing.db');
+      const { code, lines } = await runLedgerCheck(`sqlite:${file}`);
+      expect(code).toBe(2);
+      expect(lines[0]).toBe(`ledger:check REFUSED: no database file at ${file}`);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

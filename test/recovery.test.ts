@@ -1,9 +1,11 @@
 // Crash recovery of holds, and cache invalidation across instances (PostgreSQL + Redis).
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/index.ts';
+import { migrate } from '../src/db/migrations.ts';
 import { heartbeat, releaseStaleHolds } from '../src/ledger/stale-holds.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 
 let fake: FakeOpenAI;
 beforeAll(async () => {
@@ -62,6 +64,67 @@ describe('stale holds', () => {
       expect(Number(held!.held)).toBe(0);
     } finally {
       await second.close();
+    }
+  });
+
+  it('held can never go below zero (CHECK on users and api_keys, triggers on SQLite)', async () => {
+    const gw = await startGateway();
+    try {
+      const { userId, keyId } = await createUserWithKey(gw, { balance: 1000 });
+      await expect(gw.gateway.db.run('UPDATE users SET held = held - 1 WHERE id = ?', [userId])).rejects.toThrow(/check/i);
+      await expect(gw.gateway.db.run('UPDATE api_keys SET held = held - 1 WHERE id = ?', [keyId])).rejects.toThrow(/check/i);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('migration 10 on a database the old sweeper drove negative', () => {
+  it('recomputes a negative held from the live hold rows, then refuses negative held', async () => {
+    const fresh = await freshDatabase();
+    const db = await openDatabase(fresh.url);
+    try {
+      await migrate(db, { through: 1 });
+      await db.run("INSERT INTO users (id, username, password_hash, aff_code, created_at, balance, held) VALUES (1, 'a', 'x', 'a', 0, 1000, -63918)");
+      await db.run("INSERT INTO users (id, username, password_hash, aff_code, created_at, balance, held) VALUES (2, 'b', 'x', 'b', 0, 1000, 40)");
+      await db.run("INSERT INTO api_keys (id, user_id, name, key_hash, key_hint, group_name, created_at, held) VALUES (1, 1, 'k', 'h', 'h', 'default', 0, -5)");
+      await db.run("INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES ('live', 1, 1, 70, 'i', 0)");
+      await migrate(db);
+      const users = await db.all<{ id: number; held: number }>('SELECT id, held FROM users ORDER BY id');
+      expect(users.map((u) => [Number(u.id), Number(u.held)])).toEqual([
+        [1, 70],
+        [2, 40], // not negative: left alone
+      ]);
+      const key = await db.get<{ held: number }>('SELECT held FROM api_keys WHERE id = 1');
+      expect(Number(key!.held)).toBe(70);
+      await expect(db.run('UPDATE users SET held = -1 WHERE id = 2')).rejects.toThrow(/check/i);
+    } finally {
+      await db.close();
+      await fresh.drop();
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('stale holds on PostgreSQL', () => {
+  it('two instances sweeping one dead instance\'s holds at once release each hold exactly once', async () => {
+    const gw = await startGateway();
+    const other = await openDatabase(gw.databaseUrl); // a second instance: its own connection pool
+    try {
+      const { client, userId, keyId } = await createUserWithKey(gw, { balance: 100_000 });
+      for (let i = 0; i < 60; i++) await strandHold(gw, userId, keyId, `dead-peer-${i % 3}`, 100 + i);
+      const total = 60 * 100 + (59 * 60) / 2;
+      expect((await client.get('/api/wallet')).body.held.quota).toBe(total);
+
+      const released = await Promise.all([releaseStaleHolds(gw.gateway.db, 'sweeper-a', false), releaseStaleHolds(other, 'sweeper-b', false)]);
+      expect(released[0] + released[1]).toBe(60);
+      const user = await other.get<{ held: number }>('SELECT held FROM users WHERE id = ?', [userId]);
+      const key = await other.get<{ held: number }>('SELECT held FROM api_keys WHERE id = ?', [keyId]);
+      expect(Number(user!.held)).toBe(0);
+      expect(Number(key!.held)).toBe(0);
+      expect((await client.get('/api/wallet')).body.available.quota).toBe(100_000);
+    } finally {
+      await other.close();
+      await gw.close();
     }
   });
 });

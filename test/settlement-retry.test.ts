@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/index.ts';
 import { checkLedger } from '../src/ledger/entries.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { startCutProxy } from './fakes/pg-cut-proxy.ts';
+import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 
 const MODEL = 'owed-delay0';
 let fake: FakeOpenAI;
@@ -77,6 +78,46 @@ describe('settlements the database refuses', () => {
     }
   });
 
+  it('a retried settlement that had already landed (its usage-log row exists) releases its hold instead of failing forever', async () => {
+    const gw = await startGateway({ env: { DATA_DIR: dataDir } });
+    try {
+      const { sdk, client, userId, keyId } = await setup(gw);
+      const db = gw.gateway.db;
+      await breakLogs(db);
+      const { response } = await ask(sdk);
+      const requestId = response.headers.get('x-moleapi-request-id')!;
+      expect((await client.get('/api/wallet')).body.held.quota).toBeGreaterThan(0);
+
+      // The charge commits behind the writer's back, as a COMMIT does when it succeeds but the driver
+      // reports an error: the balance moved and the request's usage-log row (its unique record) is there.
+      await db.tx(async (q) => {
+        const u = await q.get<{ balance: number }>(
+          'UPDATE users SET balance = balance - 1234, used = used + 1234, request_count = request_count + 1 WHERE id = ? RETURNING balance',
+          [userId],
+        );
+        await q.run('UPDATE api_keys SET used = used + 1234, request_count = request_count + 1 WHERE id = ?', [keyId]);
+        await q.run(
+          `INSERT INTO usage_logs_away (request_id, user_id, key_id, key_name, model, group_name, cost, duration_ms, stream, status, created_at, balance_after)
+           VALUES (?, ?, ?, 'test key', ?, 'default', 1234, 1, 0, 200, ?, ?)`,
+          [requestId, userId, keyId, MODEL, Date.now(), Number(u!.balance)],
+        );
+      });
+      await restoreLogs(db);
+
+      // The retry finds the request's row: applied already, so the hold goes and nothing is charged twice.
+      await until(async () => (await client.get('/api/wallet')).body.held.quota === 0);
+      const w = (await client.get('/api/wallet')).body;
+      expect(w.balance.quota).toBe(1_000_000 - 1234);
+      expect(w.available.quota).toBe(1_000_000 - 1234);
+      expect(await logRows(db, requestId)).toEqual([{ cost: 1234 }]); // the landed one, not a second
+      expect((await checkLedger(db)).mismatches).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+    // Nothing is left owed: the shutdown kept no file.
+    expect(existsSync(join(dataDir, 'unsettled.jsonl'))).toBe(false);
+  });
+
   it('what is still owed at shutdown is kept on disk and applied exactly once at the next start', async () => {
     const first = await startGateway({ env: { DATA_DIR: dataDir } });
     const { sdk, userId } = await setup(first);
@@ -117,6 +158,48 @@ describe('settlements the database refuses', () => {
       expect((await checkLedger(third.gateway.db)).mismatches).toEqual([]);
     } finally {
       await third.close();
+    }
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('an ambiguous COMMIT on PostgreSQL', () => {
+  it('a settlement whose COMMIT succeeded while the connection died is not retried forever nor kept as owed', async () => {
+    const fresh = await freshDatabase();
+    const proxy = await startCutProxy(fresh.url);
+    const dir = mkdtempSync(join(tmpdir(), 'moleapi-cut-'));
+    const gw = await startGateway({ databaseUrl: proxy.url, env: { DATA_DIR: dir } });
+    try {
+      const { sdk, client } = await setup(gw);
+      proxy.armFor('INSERT INTO usage_logs');
+      const { data, response } = await ask(sdk);
+      expect(data.choices[0]!.message.content).toBeTruthy();
+      const requestId = response.headers.get('x-moleapi-request-id')!;
+      expect(proxy.cuts).toBe(1);
+
+      // The charge landed exactly once, hold included.
+      const [row] = await logRows(gw.gateway.db, requestId);
+      expect(row!.cost).toBeGreaterThan(0);
+      const w = (await client.get('/api/wallet')).body;
+      expect(w.balance.quota).toBe(1_000_000 - row!.cost);
+      expect(w.held.quota).toBe(0);
+    } finally {
+      await gw.close({ keepDatabase: true });
+      await proxy.close();
+    }
+    try {
+      // The writer saw it applied: nothing was owed at shutdown, so nothing was kept for the next start.
+      expect(existsSync(join(dir, 'unsettled.jsonl'))).toBe(false);
+      const db = await openDatabase(fresh.url);
+      try {
+        expect((await checkLedger(db)).mismatches).toEqual([]);
+        const n = await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM usage_logs WHERE cost > 0');
+        expect(Number(n!.n)).toBe(1);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await fresh.drop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

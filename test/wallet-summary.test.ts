@@ -29,12 +29,18 @@ async function logRow(userId: number, cost: number, createdAt: number) {
   const values: Record<(typeof USAGE_LOG_COLUMNS)[number], unknown> = {
     request_id: `sum-${userId}-${createdAt}-${cost}`, user_id: userId, key_id: null, key_name: 'k', model: MODEL, group_name: 'default',
     channel_id: null, channel_name: null, prompt_tokens: 1, completion_tokens: 1, cached_tokens: 0, cost, duration_ms: 1,
-    first_token_ms: null, stream: 0, status: 200, estimated: 0, error: null, created_at: createdAt,
+    first_token_ms: null, stream: 0, status: 200, estimated: 0, error: null, created_at: createdAt, balance_after: null,
   };
-  await gw.gateway.db.run(
-    `INSERT INTO usage_logs (${USAGE_LOG_COLUMNS.join(', ')}) VALUES (${USAGE_LOG_COLUMNS.map(() => '?').join(', ')})`,
-    USAGE_LOG_COLUMNS.map((c) => values[c]),
-  );
+  // Charged like the settlement writer does (balance, used and the row in one transaction), so the
+  // ledger still adds up for the checks that follow.
+  await gw.gateway.db.tx(async (q) => {
+    const u = await q.get<{ balance: number }>('UPDATE users SET balance = balance - ?, used = used + ? WHERE id = ? RETURNING balance', [cost, cost, userId]);
+    values.balance_after = Number(u!.balance);
+    await q.run(
+      `INSERT INTO usage_logs (${USAGE_LOG_COLUMNS.join(', ')}) VALUES (${USAGE_LOG_COLUMNS.map(() => '?').join(', ')})`,
+      USAGE_LOG_COLUMNS.map((c) => values[c]),
+    );
+  });
 }
 
 describe('walletSummary at an injected instant', () => {

@@ -312,21 +312,71 @@ const migrations: Migration[] = [
     name: 'prices: max output tokens per choice (hold cap)',
     up: () => [`ALTER TABLE prices ADD COLUMN max_output_tokens BIGINT`],
   },
+  {
+    // Holds can never be released twice into a negative `held` (issue 6, hole 1). A database the old
+    // sweeper already drove negative gets `held` recomputed from its live hold rows first (with hold
+    // changes paused by the table lock, so the sum is exact). SQLite cannot add a CHECK to an existing
+    // table without rebuilding it (which would cascade-delete keys and sessions), so there triggers
+    // refuse the same writes with the same message.
+    id: 10,
+    name: 'held_non_negative',
+    up: (d) =>
+      d === 'postgres'
+        ? [
+            'LOCK TABLE holds IN SHARE MODE',
+            'UPDATE users SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.user_id = users.id) WHERE held < 0',
+            'UPDATE api_keys SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.key_id = api_keys.id) WHERE held < 0',
+            'ALTER TABLE users ADD CONSTRAINT users_held_non_negative CHECK (held >= 0)',
+            'ALTER TABLE api_keys ADD CONSTRAINT api_keys_held_non_negative CHECK (held >= 0)',
+          ]
+        : [
+            'UPDATE users SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.user_id = users.id) WHERE held < 0',
+            'UPDATE api_keys SET held = (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE holds.key_id = api_keys.id) WHERE held < 0',
+            ...['users', 'api_keys'].flatMap((t) =>
+              ['INSERT', 'UPDATE OF held'].map(
+                (on) => `CREATE TRIGGER ${t}_held_non_negative_${on.split(' ')[0]!.toLowerCase()} BEFORE ${on} ON ${t}
+                  WHEN NEW.held < 0 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ${t}_held_non_negative'); END`,
+              ),
+            ),
+          ],
+  },
+  {
+    // One write per request (issue 6): the usage-log row becomes the ledger's record of a charge (its
+    // cost and the balance after it), instead of a usage ledger entry beside it. Request ids become
+    // unique (the charge's unique reference). Existing data is moved: duplicate zero-cost rows (a retry
+    // could write them; they never moved money) go, each log row takes its entry's balance_after, and
+    // usage entries matched by their log row are removed, so every charge is counted exactly once.
+    id: 11,
+    name: 'usage_log_is_ledger',
+    up: () => [
+      'ALTER TABLE usage_logs ADD COLUMN balance_after BIGINT',
+      'DELETE FROM usage_logs WHERE cost = 0 AND id NOT IN (SELECT MIN(id) FROM usage_logs GROUP BY request_id)',
+      'CREATE UNIQUE INDEX usage_logs_request ON usage_logs(request_id)',
+      `UPDATE usage_logs SET balance_after = (SELECT e.balance_after FROM ledger_entries e WHERE e.reference = 'req:' || usage_logs.request_id)
+       WHERE cost > 0`,
+      `DELETE FROM ledger_entries WHERE kind = 'usage'
+       AND EXISTS (SELECT 1 FROM usage_logs l WHERE l.request_id = substr(ledger_entries.reference, 5) AND l.cost = -ledger_entries.amount)`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only
 // the first applies the migrations and the others then find them done.
 const MIGRATION_LOCK = 0x6d6f6c65;
 
-/** Applies the migrations not yet applied, in one transaction; returns how many it applied. */
-export async function migrate(db: Database): Promise<number> {
+/**
+ * Applies the migrations not yet applied, in one transaction; returns how many it applied.
+ * `through` stops after that migration id (tests build an older schema with it).
+ */
+export async function migrate(db: Database, opts: { through?: number } = {}): Promise<number> {
   return db.tx(async (q) => {
     if (db.dialect === 'postgres') await q.get('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
     await q.run(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
     const done = new Set((await q.all<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => Number(r.id)));
     let applied = 0;
-    for (const m of migrations) {
-      if (done.has(m.id)) continue;
+    // By id: migrations of work done in parallel were appended in merge order, not id order.
+    for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
+      if (done.has(m.id) || (opts.through !== undefined && m.id > opts.through)) continue;
       for (const sql of m.up(db.dialect)) await q.run(sql);
       await q.run('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)', [m.id, m.name, Date.now()]);
       applied++;
@@ -334,3 +384,6 @@ export async function migrate(db: Database): Promise<number> {
     return applied;
   });
 }
+
+/** The ids of every migration this version knows (a checker refuses a database missing any). */
+export const knownMigrationIds = (): number[] => migrations.map((m) => m.id);

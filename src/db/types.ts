@@ -20,6 +20,11 @@ export interface Database extends Queryable {
    * (its uncommitted writes would be visible on the shared connection).
    */
   readNow?<T = Row>(sql: string, params?: unknown[]): T | undefined | typeof BUSY;
+  /**
+   * PostgreSQL only: single statements whose commit does not wait for the disk (synchronous_commit
+   * off), for reservations that a database crash may lose without harm (holds). Never for money.
+   */
+  relaxed?: Queryable;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
+import { auditLedger, type AuditProblem } from './audit.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
 
 export type EntryKind = 'trial' | 'adjustment' | 'usage' | 'topup' | 'redemption' | 'referral';
@@ -119,30 +120,11 @@ export async function findByReference(q: Queryable, reference: string): Promise<
   return r ? toEntry(r) : undefined;
 }
 
-export async function listEntries(q: Queryable, userId: number, page: number, pageSize: number) {
-  const [rows, total] = await Promise.all([
-    q.all('SELECT * FROM ledger_entries WHERE user_id = ? ORDER BY id DESC LIMIT ? OFFSET ?', [userId, pageSize, (page - 1) * pageSize]),
-    q.get<{ n: number }>('SELECT COUNT(*) AS n FROM ledger_entries WHERE user_id = ?', [userId]),
-  ]);
-  return { items: rows.map(toEntry), total: Number(total?.n ?? 0) };
-}
-
-export interface LedgerMismatch {
-  userId: number;
-  username: string;
-  balance: number;
-  entriesSum: number;
-}
-
-/** Verifies the invariant: every user's balance equals the sum of their ledger entries. */
-export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: LedgerMismatch[] }> {
-  const rows = await q.all(
-    `SELECT u.id, u.username, u.balance, COALESCE(s.total, 0) AS total
-     FROM users u LEFT JOIN (SELECT user_id, SUM(amount) AS total FROM ledger_entries GROUP BY user_id) s ON s.user_id = u.id
-     ORDER BY u.id`,
-  );
-  const mismatches = rows
-    .filter((r) => Number(r.balance) !== Number(r.total))
-    .map((r) => ({ userId: Number(r.id), username: r.username, balance: Number(r.balance), entriesSum: Number(r.total) }));
-  return { accounts: rows.length, mismatches };
+/**
+ * Verifies the ledger's invariants (see audit.ts): every balance equals its entries minus its usage-log
+ * costs, used equals the usage-log costs, held is never negative and equals the hold rows. Exact.
+ */
+export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: AuditProblem[] }> {
+  const { users, problems } = await auditLedger(q);
+  return { accounts: users, mismatches: problems };
 }

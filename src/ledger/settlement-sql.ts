@@ -1,5 +1,8 @@
 import type { Queryable } from '../db/index.ts';
+import type { Dialect } from '../db/types.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
+import { settlePostgres } from './settlement-pg.ts';
+import { releaseDeletedHolds } from './stale-holds.ts';
 
 // The SQL of settling a batch of requests; the batching itself is in settlement-writer.ts.
 
@@ -16,15 +19,19 @@ const sum = (xs: Settlement[], f: (s: Settlement) => number) => xs.reduce((a, s)
 // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
 const counted = (s: Settlement) => (s.log.status < 400 || s.cost > 0 ? 1 : 0);
 
-function groupBy<K>(items: Settlement[], key: (s: Settlement) => K): Map<K, Settlement[]> {
-  const out = new Map<K, Settlement[]>();
+/**
+ * Groups by account id, in ascending id order: every writer locks account rows in that order (users,
+ * then keys), so two instances settling for the same accounts wait for each other but never deadlock.
+ */
+function groupById(items: Settlement[], key: (s: Settlement) => number): Array<[number, Settlement[]]> {
+  const out = new Map<number, Settlement[]>();
   for (const s of items) {
     const k = key(s);
     const list = out.get(k);
     if (list) list.push(s);
     else out.set(k, [s]);
   }
-  return out;
+  return [...out].sort((a, b) => a[0] - b[0]);
 }
 
 // Multi-row inserts use only these row counts, so a busy gateway prepares 6 statements per table
@@ -49,53 +56,65 @@ async function insertRows(q: Queryable, table: string, columns: readonly string[
   }
 }
 
-const LEDGER_COLUMNS = ['user_id', 'kind', 'amount', 'balance_after', 'reference', 'note', 'created_at'] as const;
-
 /**
- * Settles a batch inside the caller's transaction: one balance update per user and per key (sums),
- * multi-row inserts of the ledger entries and usage-log rows. With database holds, their rows and the
- * held columns are cleared too.
+ * Settles a batch inside the caller's transaction. PostgreSQL: one statement (settlement-pg.ts).
+ * SQLite (holds in memory, one process, statements in process): the users' balances, then the keys',
+ * each in ascending id order (sums per account), then one multi-row insert of the usage-log rows,
+ * which are the ledger's record of each charge (cost and balance after it; request id unique).
  */
-export async function applySettlements(q: Queryable, items: Settlement[], dbHolds: boolean): Promise<void> {
+export async function applySettlements(q: Queryable, items: Settlement[], dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') return settlePostgres(q, items);
   const now = Date.now();
-  const held = dbHolds ? await takeHolds(q, items) : new Map<string, number>();
-  const heldOf = (s: Settlement) => held.get(s.holdId) ?? 0;
-  const entries: unknown[][] = [];
-  for (const [userId, mine] of groupBy(items, (s) => s.userId)) {
+  const byUser = groupById(items, (s) => s.userId);
+  const rows: unknown[][] = [];
+  for (const [userId, mine] of byUser) {
     const cost = sum(mine, (s) => s.cost);
     const user = await q.get<{ balance: number }>(
-      `UPDATE users SET balance = balance - ?, held = held - ?, used = used + ?, request_count = request_count + ?
-       WHERE id = ? RETURNING balance`,
-      [cost, sum(mine, heldOf), cost, sum(mine, counted), userId],
+      'UPDATE users SET balance = balance - ?, used = used + ?, request_count = request_count + ? WHERE id = ? RETURNING balance',
+      [cost, cost, sum(mine, counted), userId],
     );
     if (!user) throw new Error(`settle: user ${userId} vanished`);
-    // Each entry's balance_after, in the order the requests finished.
+    // Each row's balance after its charge, in the order the requests finished.
     let running = Number(user.balance) + cost;
     for (const s of mine) {
-      if (s.cost <= 0) continue;
       running -= s.cost;
-      entries.push([s.userId, 'usage', -s.cost, running, `req:${s.holdId}`, s.log.model, now]);
+      rows.push(usageLogValues(s.log, running));
     }
   }
-  for (const [keyId, mine] of groupBy(items, (s) => s.keyId)) {
-    await q.run('UPDATE api_keys SET used = used + ?, held = held - ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
+  for (const [keyId, mine] of groupById(items, (s) => s.keyId)) {
+    await q.run('UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
       sum(mine, (s) => s.cost),
-      sum(mine, heldOf),
       sum(mine, counted),
       now,
       keyId,
     ]);
   }
-  await insertRows(q, 'ledger_entries', LEDGER_COLUMNS, entries);
-  await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, items.map((s) => usageLogValues(s.log)));
+  await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, rows);
 }
 
-/** Removes the batch's hold rows; returns what each still reserved (absent if a sweeper released it). */
-async function takeHolds(q: Queryable, items: Settlement[]): Promise<Map<string, number>> {
-  const rows = await q.all<{ id: string; amount: number }>(
-    `DELETE FROM holds WHERE id IN (${items.map(() => '?').join(', ')}) RETURNING id, amount`,
-    items.map((s) => s.holdId),
+/** The ledger reference a request's charge had before usage-log rows became its record. */
+export const chargeReference = (s: Settlement) => `req:${s.holdId}`;
+
+/**
+ * True when this settlement was already committed: its usage-log row (request id unique) exists, or,
+ * from a version before that, its charge's ledger entry. Both are written only by the settlement's own
+ * transaction, so either one means it landed (e.g. a COMMIT that succeeded while the driver reported
+ * an error).
+ */
+export async function alreadySettled(q: Queryable, s: Settlement): Promise<boolean> {
+  const found = await q.get(
+    `SELECT 1 AS found WHERE EXISTS (SELECT 1 FROM usage_logs WHERE request_id = ?)
+       OR EXISTS (SELECT 1 FROM ledger_entries WHERE reference = ?)`,
+    [s.log.requestId, chargeReference(s)],
   );
-  return new Map(rows.map((r) => [r.id, Number(r.amount)]));
+  return found !== undefined;
 }
 
+/** Drops a settled request's hold row, if it is still there, and its share of the held columns. */
+export async function dropHold(q: Queryable, s: Settlement): Promise<void> {
+  const rows = await q.all<{ user_id: number; key_id: number | null; amount: number }>(
+    'DELETE FROM holds WHERE id = ? RETURNING user_id, key_id, amount',
+    [s.holdId],
+  );
+  await releaseDeletedHolds(q, rows);
+}

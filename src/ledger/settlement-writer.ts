@@ -1,5 +1,5 @@
-import type { Database } from '../db/index.ts';
-import { applySettlements, type Settlement } from './settlement-sql.ts';
+import { isUniqueViolation, type Database } from '../db/index.ts';
+import { alreadySettled, applySettlements, dropHold, type Settlement } from './settlement-sql.ts';
 
 export type { Settlement };
 
@@ -42,6 +42,10 @@ export class SettlementWriter {
   private retryDelay = FIRST_RETRY_MS;
   private retrying: Promise<unknown> | undefined;
   private closed = false;
+  private flushing = false;
+  // Commits run one at a time (flushes and retries of owed charges alike): concurrent transactions of
+  // one instance would only queue on the same rows, and batches grow while one commit is in flight.
+  private lane: Promise<unknown> = Promise.resolve();
 
   constructor(
     private db: Database,
@@ -50,37 +54,57 @@ export class SettlementWriter {
     private afterCommit: (items: Settlement[]) => void,
   ) {}
 
+  /** Batches committed, and batches the database refused as a whole (then settled one by one). */
+  readonly stats = { batches: 0, batchesRefused: 0 };
+
   /** Told each time a retry leaves settlements owed (the gateway logs it). */
   onRetryFailed: (owed: number, err: unknown) => void = () => {};
 
-  /** Writes one batch durably, in one transaction. */
+  /**
+   * Writes one batch durably, in one transaction. On PostgreSQL that is one statement, run on its own
+   * (no BEGIN/COMMIT round trips while its row locks are held).
+   */
   private commit(items: Settlement[]): Promise<void> {
-    return this.db.tx((q) => applySettlements(q, items, this.dbHolds));
+    if (this.db.dialect === 'postgres') return applySettlements(this.db, items, 'postgres');
+    return this.db.tx((q) => applySettlements(q, items, this.db.dialect));
   }
 
   settle(s: Settlement): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ s, resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.flushing) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
       }
     });
   }
 
+  /** Runs fn after every commit queued before it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
   private async flush(): Promise<void> {
     this.scheduled = false;
-    while (this.queue.length) {
-      const items = this.queue.splice(0, MAX_BATCH);
-      const refused = await this.commitAll(items.map((p) => p.s));
-      for (const p of items) {
-        if (!refused.has(p.s)) {
-          p.resolve();
-          continue;
+    if (this.flushing) return;
+    this.flushing = true; // settle() calls meanwhile only queue: this loop takes them
+    try {
+      while (this.queue.length) {
+        const items = this.queue.splice(0, MAX_BATCH);
+        const refused = await this.exclusive(() => this.commitAll(items.map((p) => p.s)));
+        for (const p of items) {
+          if (!refused.has(p.s)) {
+            p.resolve();
+            continue;
+          }
+          this.owe(p.s);
+          p.reject(new SettlementDeferred(refused.get(p.s)));
         }
-        this.owe(p.s);
-        p.reject(new SettlementDeferred(refused.get(p.s)));
       }
+    } finally {
+      this.flushing = false;
     }
   }
 
@@ -95,14 +119,39 @@ export class SettlementWriter {
     return null;
   }
 
+  /**
+   * Commits one settlement on its own. One that already landed (a COMMIT that succeeded although the
+   * driver reported an error, so the retry would hit its unique reference forever) only has its hold
+   * dropped: it is applied, and its reservation must go.
+   */
+  private async commitOne(s: Settlement): Promise<{ err: unknown } | null> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db.tx(async (q) => {
+          if (!(await alreadySettled(q, s))) return applySettlements(q, [s], this.db.dialect);
+          if (this.dbHolds) await dropHold(q, s);
+        });
+        break;
+      } catch (err) {
+        // A unique violation: the same settlement committed meanwhile; the second look sees it.
+        if (attempt === 0 && isUniqueViolation(err)) continue;
+        return { err };
+      }
+    }
+    this.afterCommit([s]);
+    return null;
+  }
+
   /** Commits the items as one batch, else one by one (so one bad item cannot sink the others); returns the refused ones. */
   private async commitAll(items: Settlement[]): Promise<Map<Settlement, unknown>> {
     const refused = new Map<Settlement, unknown>();
-    const batch = await this.tryCommit(items);
-    if (!batch) return refused;
-    if (items.length === 1) return refused.set(items[0]!, batch.err);
+    if (!(await this.tryCommit(items))) {
+      this.stats.batches++;
+      return refused;
+    }
+    this.stats.batchesRefused++;
     for (const s of items) {
-      const alone = await this.tryCommit([s]);
+      const alone = await this.commitOne(s);
       if (alone) refused.set(s, alone.err);
     }
     return refused;
@@ -117,7 +166,7 @@ export class SettlementWriter {
   private async commitOwed(): Promise<unknown> {
     const items = this.owed;
     this.owed = [];
-    const refused = await this.commitAll(items);
+    const refused = await this.exclusive(() => this.commitAll(items));
     this.owed.push(...refused.keys());
     return [...refused.values()].at(-1);
   }

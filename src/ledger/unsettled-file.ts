@@ -1,8 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isUniqueViolation, type Database } from '../db/index.ts';
-import { memoryHolds } from './memory-holds.ts';
-import { applySettlements, type Settlement } from './settlement-sql.ts';
+import { alreadySettled, applySettlements, type Settlement } from './settlement-sql.ts';
 
 // Charges of served requests that the database refused until shutdown are kept in a file (one JSON
 // settlement per line) and applied at the next start, so a database outage cannot lose them.
@@ -69,17 +68,15 @@ export async function replayUnsettled(db: Database, file: string): Promise<Repla
   const left: Settlement[] = [];
   for (const s of items) {
     try {
-      // user_id + created_at lead the usage_logs_user_time index, so this is a seek, not a scan.
-      const done = await db.get('SELECT 1 AS found FROM usage_logs WHERE user_id = ? AND created_at = ? AND request_id = ?', [
-        s.log.userId,
-        s.log.createdAt,
-        s.log.requestId,
-      ]);
-      if (done) {
+      const applied = await db.tx(async (q) => {
+        if (await alreadySettled(q, s)) return false;
+        await applySettlements(q, [s], db.dialect);
+        return true;
+      });
+      if (!applied) {
         result.skipped++;
         continue;
       }
-      await db.tx((q) => applySettlements(q, [s], !memoryHolds(db)));
       result.applied++;
     } catch (err) {
       if (isUniqueViolation(err)) {

@@ -26,13 +26,18 @@ export interface UsageLogRow {
 export const USAGE_LOG_COLUMNS = [
   'request_id', 'user_id', 'key_id', 'key_name', 'model', 'group_name', 'channel_id', 'channel_name', 'prompt_tokens',
   'completion_tokens', 'cached_tokens', 'cost', 'duration_ms', 'first_token_ms', 'stream', 'status', 'estimated', 'error', 'created_at',
+  'balance_after',
 ] as const;
 
-/** The row's values in USAGE_LOG_COLUMNS order. */
-export function usageLogValues(r: UsageLogRow): unknown[] {
+/**
+ * The row's values in USAGE_LOG_COLUMNS order. The row is the ledger's record of the request's charge
+ * (`cost`, and the user's balance right after it), written in the settlement's transaction.
+ */
+export function usageLogValues(r: UsageLogRow, balanceAfter: number): unknown[] {
   return [
     r.requestId, r.userId, r.keyId, r.keyName, r.model, r.group, r.channelId, r.channelName, r.promptTokens,
     r.completionTokens, r.cachedTokens, r.cost, r.durationMs, r.firstTokenMs, r.stream ? 1 : 0, r.status, r.estimated ? 1 : 0, r.error, r.createdAt,
+    balanceAfter,
   ];
 }
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { walletOf } from '../../accounts/users.ts';
-import { listEntries, type LedgerEntry } from '../../ledger/entries.ts';
+import { type LedgerEntry } from '../../ledger/entries.ts';
+import { listHistory, publicHistoryItem } from '../../ledger/history.ts';
 import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
@@ -21,6 +22,22 @@ export const LedgerEntrySchema = z
     note: z.string().nullable(),
   })
   .openapi('LedgerEntry');
+
+const ENTRY_KINDS = ['trial', 'adjustment', 'usage', 'topup', 'redemption', 'referral'] as const;
+
+export const WalletHistoryItemSchema = z
+  .object({
+    id: z.number().int().nullable().openapi({ description: 'The ledger entry id; null for a day of usage' }),
+    kind: z.enum(ENTRY_KINDS),
+    amount: Money,
+    balanceAfter: Money.nullable().openapi({ description: "The balance after the entry, or after the day's last charge" }),
+    reference: z.string(),
+    createdAt: IsoTime,
+    note: z.string().nullable(),
+    day: z.string().optional().openapi({ description: 'Usage days only: the UTC date (YYYY-MM-DD)' }),
+    requests: z.number().int().optional().openapi({ description: 'Usage days only: charged requests that day' }),
+  })
+  .openapi('WalletHistoryItem');
 
 const WalletSchema = z
   .object({
@@ -123,9 +140,9 @@ const ledger = createRoute({
   ...base,
   method: 'get',
   path: '/wallet/ledger',
-  summary: 'Ledger entries, newest first',
+  summary: 'Wallet history, newest first: every ledger entry, and usage as one line per UTC day',
   request: { query: Pagination },
-  responses: { 200: json(page(LedgerEntrySchema)), ...sessionErrors },
+  responses: { 200: json(page(WalletHistoryItemSchema)), ...sessionErrors },
 });
 const logs = createRoute({
   ...base,
@@ -176,8 +193,8 @@ export const walletRoutes = routes()
   })
   .openapi(ledger, async (c) => {
     const { page, pageSize } = c.req.valid('query');
-    const { items, total } = await listEntries(c.get('gw').db, c.get('user').id, page, pageSize);
-    return c.json({ items: items.map(publicEntry), total, page, pageSize }, 200);
+    const { items, total } = await listHistory(c.get('gw').db, c.get('user').id, page, pageSize);
+    return c.json({ items: items.map(publicHistoryItem), total, page, pageSize }, 200);
   })
   .openapi(logs, async (c) => {
     const q = c.req.valid('query');
