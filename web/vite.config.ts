@@ -1,7 +1,7 @@
 // Builds the console into web/dist: content-hashed files under assets/, each with .gz and .br
 // siblings the gateway sends by Accept-Encoding (src/http/static.ts). JSX is compiled by esbuild.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 
@@ -11,7 +11,7 @@ function precompress(): Plugin {
     name: 'moleapi-precompress',
     apply: 'build',
     configResolved(config) {
-      outDir = join(config.root, config.build.outDir);
+      outDir = resolve(config.root, config.build.outDir);
     },
     closeBundle() {
       const dir = join(outDir, 'assets');
