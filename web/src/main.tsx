@@ -1,7 +1,6 @@
 import '@douyinfe/semi-ui/dist/css/semi.min.css';
 import './styles.css';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { RouterProvider } from 'react-router';
 import { setUnauthorizedHandler } from './api/client.ts';
@@ -22,13 +21,12 @@ setUnauthorizedHandler(() => {
 });
 
 createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <I18nProvider>
+  // No StrictMode: its double mount leaves Semi's modal portals empty (they build their container once).
+  <I18nProvider>
       <SemiLocale>
         <QueryClientProvider client={queryClient}>
           <RouterProvider router={router} />
         </QueryClientProvider>
       </SemiLocale>
-    </I18nProvider>
-  </StrictMode>,
+  </I18nProvider>,
 );

@@ -9,7 +9,7 @@ import { LangSwitch } from './LangSwitch.tsx';
 
 const USER_LINKS: { to: string; label: MessageKey; icon: string }[] = [
   { to: '/', label: 'nav.dashboard', icon: '◧' },
-  { to: '/keys', label: 'nav.keys', icon: '⚿' },
+  { to: '/keys', label: 'nav.keys', icon: '⚷' },
   { to: '/logs', label: 'nav.logs', icon: '☰' },
   { to: '/pricing', label: 'nav.pricing', icon: '¤' },
   { to: '/wallet', label: 'nav.wallet', icon: '▣' },

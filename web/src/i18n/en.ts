@@ -189,6 +189,10 @@ export const en = {
   'admin.maxOutput': 'Max output tokens (optional)',
   'admin.role': 'Role',
   'admin.joined': 'Joined',
+  'pager.label': 'Pages',
+  'pager.prev': 'Previous',
+  'pager.next': 'Next',
+  'pager.status': 'Page {page} of {pages} · {total} rows',
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to the dashboard',
 } as const;

@@ -191,6 +191,10 @@ export const zh: Record<MessageKey, string> = {
   'admin.maxOutput': '最大输出 Token（可选）',
   'admin.role': '角色',
   'admin.joined': '注册时间',
+  'pager.label': '分页',
+  'pager.prev': '上一页',
+  'pager.next': '下一页',
+  'pager.status': '第 {page} / {pages} 页 · 共 {total} 条',
   'notFound.title': '页面不存在',
   'notFound.back': '返回仪表盘',
 };

@@ -1,7 +1,8 @@
-import { Table, Tag, Typography } from '@douyinfe/semi-ui';
+import { Tag, Typography } from '@douyinfe/semi-ui';
 import { useQuery } from '@tanstack/react-query';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
+import { DataTable } from '../components/DataTable.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
 import { PageHeader, Stat } from '../components/PageHeader.tsx';
 import { useI18n } from '../i18n/index.tsx';
@@ -39,7 +40,7 @@ export default function Dashboard() {
       </div>
       <div className="card">
         <Typography.Title heading={4}>{t('dash.recent')}</Typography.Title>
-        <Table size="small" rowKey="id" columns={columns} dataSource={(logs.data?.items ?? []).slice(0, 8)} loading={logs.isPending} pagination={false} empty={t('common.empty')} scroll={{ x: 640 }} />
+        <DataTable label={t('dash.recent')} rowKey="id" columns={columns} data={(logs.data?.items ?? []).slice(0, 8)} loading={logs.isPending} minWidth={640} />
       </div>
       <div className="card">
         <Typography.Title heading={4}>{t('dash.recentErrors')}</Typography.Title>

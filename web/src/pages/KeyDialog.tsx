@@ -1,15 +1,21 @@
-import { Button, DatePicker, Input, Modal, Radio, RadioGroup, Select, TextArea } from '@douyinfe/semi-ui';
+import { Button, Input, Modal, Radio, RadioGroup, TextArea } from '@douyinfe/semi-ui';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Field } from '../components/Field.tsx';
+import { NativeSelect } from '../components/NativeSelect.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { splitList } from '../lib/format.ts';
 import { usdToPoints } from '../lib/money.ts';
 
 type Expiry = 'never' | '1d' | '7d' | '30d' | '90d' | 'date';
 const DAYS: Partial<Record<Expiry, number>> = { '1d': 1, '7d': 7, '30d': 30, '90d': 90 };
+
+function toDateInput(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
 
 export type KeyBody = { name: string; group?: string; expiresAt: string | null; quotaLimit: number | null; models: string[]; allowIps: string[] };
 
@@ -20,7 +26,8 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
   const [name, setName] = useState(existing?.name ?? '');
   const [group, setGroup] = useState<string | undefined>(existing?.group);
   const [expiry, setExpiry] = useState<Expiry>(existing?.expiresAt ? 'date' : 'never');
-  const [date, setDate] = useState<Date | undefined>(existing?.expiresAt ? new Date(existing.expiresAt) : undefined);
+  // yyyy-mm-dd from <input type="date">; the key expires at the end of that day, local time.
+  const [date, setDate] = useState(existing?.expiresAt ? toDateInput(new Date(existing.expiresAt)) : '');
   const [limited, setLimited] = useState(Boolean(existing?.quotaLimit));
   const [amount, setAmount] = useState(existing?.quotaLimit ? existing.quotaLimit.usd.replace(/\.?0+$/, '') : '');
   const [models, setModels] = useState<string[]>(existing?.models ?? []);
@@ -35,7 +42,7 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
 
   const expiresAt = (): string | null => {
     if (expiry === 'never') return null;
-    if (expiry === 'date') return date ? date.toISOString() : null;
+    if (expiry === 'date') return date ? new Date(`${date}T23:59:59`).toISOString() : null;
     return new Date(Date.now() + DAYS[expiry]! * 86_400_000).toISOString();
   };
 
@@ -76,7 +83,7 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
         </Field>
         {groups.length > 0 && (
           <Field id="key-group" label={t('common.group')}>
-            <Select id="key-group" aria-label={t('common.group')} value={group} onChange={(v) => setGroup(v as string)} style={{ width: '100%' }} optionList={groups.map((g) => ({ value: g.name, label: g.description ? `${g.name} — ${g.description}` : g.name }))} />
+            <NativeSelect<string> id="key-group" value={group} onChange={setGroup} options={groups.map((g) => ({ value: g.name, label: g.description ? `${g.name} — ${g.description}` : g.name }))} />
           </Field>
         )}
         <fieldset className="fieldset">
@@ -89,7 +96,9 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
             ))}
           </RadioGroup>
           {expiry === 'date' && (
-            <DatePicker aria-label={t('keys.expDate')} type="date" value={date} onChange={(d) => setDate(d as Date | undefined)} disabledDate={(d) => !!d && d.getTime() < Date.now() - 86_400_000} />
+            <Field id="key-date" label={t('keys.expDate')}>
+              <input id="key-date" className="native-date" type="date" min={toDateInput(new Date())} value={date} onChange={(e) => setDate(e.target.value)} />
+            </Field>
           )}
         </fieldset>
         <fieldset className="fieldset">
@@ -104,9 +113,17 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
             </Field>
           )}
         </fieldset>
-        <Field id="key-models" label={t('keys.modelRestrict')}>
-          <Select id="key-models" aria-label={t('keys.modelRestrict')} multiple filter value={models} onChange={(v) => setModels(v as string[])} optionList={modelOptions} style={{ width: '100%' }} />
-        </Field>
+        <fieldset className="fieldset">
+          <legend className="field-label">{t('keys.modelRestrict')}</legend>
+          <div className="check-list">
+            {modelOptions.map((m) => (
+              <label key={m.value}>
+                <input type="checkbox" checked={models.includes(m.value)} onChange={(e) => setModels(e.target.checked ? [...models, m.value] : models.filter((x) => x !== m.value))} />
+                {m.label}
+              </label>
+            ))}
+          </div>
+        </fieldset>
         <Field id="key-ips" label={t('keys.ips')}>
           <TextArea id="key-ips" value={ips} onChange={setIps} rows={2} placeholder="203.0.113.7&#10;10.0.0.0/8" />
         </Field>

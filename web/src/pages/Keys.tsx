@@ -1,8 +1,9 @@
-import { Banner, Button, Modal, Popconfirm, Space, Switch, Table, Tag, Toast, Typography } from '@douyinfe/semi-ui';
+import { Banner, Button, Modal, Popconfirm, Space, Switch, Tag, Toast, Typography } from '@douyinfe/semi-ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { ErrorBanner, errorMessage } from '../components/ErrorBanner.tsx';
+import { DataTable } from '../components/DataTable.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
 import { PageHeader } from '../components/PageHeader.tsx';
 import { useI18n } from '../i18n/index.tsx';
@@ -96,7 +97,7 @@ export default function Keys() {
       />
       <ErrorBanner error={keys.error} />
       <div className="card">
-        <Table rowKey="id" columns={columns} dataSource={keys.data?.items ?? []} loading={keys.isPending} pagination={false} empty={t('common.empty')} scroll={{ x: 960 }} />
+        <DataTable label={t('keys.title')} rowKey="id" columns={columns} data={keys.data?.items ?? []} loading={keys.isPending} minWidth={1000} />
       </div>
       {dialog && <KeyDialog existing={dialog.existing} onClose={() => setDialog(null)} onSubmit={submit} />}
       {created && (

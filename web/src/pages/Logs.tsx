@@ -1,8 +1,10 @@
-import { Button, DatePicker, Input, Modal, Select, Table, Tag, Toast, Tooltip, Typography } from '@douyinfe/semi-ui';
+import { Button, Input, Modal, Tag, Toast, Tooltip, Typography } from '@douyinfe/semi-ui';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { ErrorBanner, errorMessage } from '../components/ErrorBanner.tsx';
+import { DataTable } from '../components/DataTable.tsx';
+import { NativeSelect } from '../components/NativeSelect.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
 import { PageHeader } from '../components/PageHeader.tsx';
 import { useI18n } from '../i18n/index.tsx';
@@ -25,7 +27,7 @@ async function fetchPage(filter: Filter, page: number, pageSize: number) {
 /** Server-paginated usage logs. The API has no CSV endpoint: export fetches every page of the filter. */
 export default function Logs() {
   const { t, locale } = useI18n();
-  const [draft, setDraft] = useState<{ range?: Date[]; keyId?: number; model: string }>({ model: '' });
+  const [draft, setDraft] = useState<{ from: string; to: string; keyId?: number; model: string }>({ from: '', to: '', model: '' });
   const [filter, setFilter] = useState<Filter>({});
   const [page, setPage] = useState(1);
   const [detail, setDetail] = useState<Row | null>(null);
@@ -34,14 +36,14 @@ export default function Logs() {
   const logs = useQuery({ queryKey: ['logs', filter, page], queryFn: () => fetchPage(filter, page, PAGE_SIZE), placeholderData: keepPreviousData });
 
   const apply = () => {
-    const [from, to] = draft.range ?? [];
-    // The range's end day is included: up to the start of the next day.
-    const end = to ? new Date(to.getTime() + 86_400_000) : undefined;
+    // Days in local time; the end day is included (up to the start of the next day).
+    const from = draft.from ? new Date(`${draft.from}T00:00:00`) : undefined;
+    const end = draft.to ? new Date(new Date(`${draft.to}T00:00:00`).getTime() + 86_400_000) : undefined;
     setFilter({ ...(from ? { from: from.toISOString() } : {}), ...(end ? { to: end.toISOString() } : {}), ...(draft.keyId ? { keyId: draft.keyId } : {}), ...(draft.model.trim() ? { model: draft.model.trim() } : {}) });
     setPage(1);
   };
   const reset = () => {
-    setDraft({ model: '' });
+    setDraft({ from: '', to: '', model: '' });
     setFilter({});
     setPage(1);
   };
@@ -114,16 +116,9 @@ export default function Logs() {
         }
       />
       <div className="card filters">
-        <DatePicker type="dateRange" aria-label={`${t('logs.from')} – ${t('logs.to')}`} value={draft.range} onChange={(v) => setDraft({ ...draft, range: (v as Date[] | undefined) ?? undefined })} />
-        <Select
-          aria-label={t('logs.key')}
-          placeholder={t('logs.anyKey')}
-          showClear
-          value={draft.keyId}
-          onChange={(v) => setDraft({ ...draft, keyId: v as number | undefined })}
-          optionList={(keys.data?.items ?? []).map((k) => ({ value: k.id, label: k.name }))}
-          style={{ minWidth: 160 }}
-        />
+        <input type="date" className="native-date" aria-label={t('logs.from')} value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} />
+        <input type="date" className="native-date" aria-label={t('logs.to')} value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} />
+        <NativeSelect label={t('logs.key')} placeholder={t('logs.anyKey')} value={draft.keyId} onChange={(v) => setDraft({ ...draft, keyId: v })} options={(keys.data?.items ?? []).map((k) => ({ value: k.id, label: k.name }))} />
         <Input aria-label={t('logs.modelFilter')} placeholder={t('logs.modelFilter')} value={draft.model} onChange={(v) => setDraft({ ...draft, model: v })} onEnterPress={apply} style={{ width: 200 }} />
         <Button theme="solid" onClick={apply}>
           {t('logs.apply')}
@@ -132,15 +127,7 @@ export default function Logs() {
       </div>
       <ErrorBanner error={logs.error} />
       <div className="card">
-        <Table
-          rowKey="id"
-          columns={columns}
-          dataSource={logs.data?.items ?? []}
-          loading={logs.isFetching}
-          empty={t('common.empty')}
-          scroll={{ x: 1100 }}
-          pagination={{ currentPage: page, pageSize: PAGE_SIZE, total: logs.data?.total ?? 0, onPageChange: setPage }}
-        />
+        <DataTable label={t('logs.title')} rowKey="id" columns={columns} data={logs.data?.items ?? []} loading={logs.isFetching} minWidth={1100} paging={{ page, pageSize: PAGE_SIZE, total: logs.data?.total ?? 0, onPageChange: setPage }} />
       </div>
       {detail && (
         <Modal visible title={t('logs.detail', { id: detail.requestId })} onCancel={() => setDetail(null)} footer={<Button onClick={() => setDetail(null)}>{t('common.close')}</Button>}>

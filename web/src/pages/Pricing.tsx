@@ -1,9 +1,11 @@
-import { Input, Select, Table, Tag, Typography } from '@douyinfe/semi-ui';
+import { Input, Tag, Typography } from '@douyinfe/semi-ui';
 import { useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { useMe } from '../api/session.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
+import { DataTable } from '../components/DataTable.tsx';
+import { NativeSelect } from '../components/NativeSelect.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
 import { PageHeader } from '../components/PageHeader.tsx';
 import { useI18n } from '../i18n/index.tsx';
@@ -18,6 +20,7 @@ export default function Pricing() {
   const pricing = useQuery({ queryKey: ['pricing'], queryFn: () => unwrap(api.GET('/api/pricing')) });
   const [search, setSearch] = useState('');
   const [group, setGroup] = useState<string | undefined>();
+  const [page, setPage] = useState(1);
   const [billing, setBilling] = useState<'all' | 'usage' | 'per_request'>('all');
   const shownGroup = group ?? me.data?.group ?? pricing.data?.groups[0]?.name;
 
@@ -54,23 +57,22 @@ export default function Pricing() {
       <ErrorBanner error={pricing.error} />
       <div className="card filters">
         <Input aria-label={t('pricing.searchModel')} placeholder={t('pricing.searchModel')} value={search} onChange={setSearch} showClear style={{ width: 220 }} />
-        <Select aria-label={t('pricing.groupFilter')} value={shownGroup} onChange={(v) => setGroup(v as string)} optionList={(pricing.data?.groups ?? []).map((g) => ({ value: g.name, label: g.name }))} style={{ minWidth: 140 }} />
-        <Select
-          aria-label={t('pricing.billing')}
+        <NativeSelect<string> label={t('pricing.groupFilter')} value={shownGroup} onChange={setGroup} options={(pricing.data?.groups ?? []).map((g) => ({ value: g.name, label: g.name }))} />
+        <NativeSelect<typeof billing>
+          label={t('pricing.billing')}
           value={billing}
-          onChange={(v) => setBilling(v as typeof billing)}
-          optionList={[
+          onChange={(v) => setBilling(v ?? 'all')}
+          options={[
             { value: 'all', label: t('common.all') },
             { value: 'usage', label: t('pricing.usage') },
             { value: 'per_request', label: t('pricing.perRequest') },
           ]}
-          style={{ minWidth: 140 }}
         />
         {multiplier && <Tag color="blue">{t('pricing.multiplier', { m: multiplier })}</Tag>}
         {current?.description && <Typography.Text type="secondary">{current.description}</Typography.Text>}
       </div>
       <div className="card">
-        <Table rowKey="model" columns={columns} dataSource={rows} loading={pricing.isPending} pagination={{ pageSize: 20 }} empty={t('common.empty')} scroll={{ x: 900 }} />
+        <DataTable label={t('pricing.title')} rowKey="model" columns={columns} data={rows.slice((page - 1) * 20, page * 20)} loading={pricing.isPending} minWidth={900} paging={{ page, pageSize: 20, total: rows.length, onPageChange: setPage }} />
       </div>
     </section>
   );

@@ -1,8 +1,9 @@
-import { Table, Tag, Typography } from '@douyinfe/semi-ui';
+import { Tag, Typography } from '@douyinfe/semi-ui';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
+import { DataTable } from '../components/DataTable.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
 import { PageHeader, Stat } from '../components/PageHeader.tsx';
 import type { MessageKey } from '../i18n/en.ts';
@@ -81,15 +82,7 @@ export default function Wallet() {
       ))}
       <div className="card">
         <Typography.Title heading={4}>{t('wallet.ledger')}</Typography.Title>
-        <Table
-          rowKey="id"
-          columns={columns}
-          dataSource={ledger.data?.items ?? []}
-          loading={ledger.isFetching}
-          empty={t('common.empty')}
-          scroll={{ x: 760 }}
-          pagination={{ currentPage: page, pageSize: PAGE_SIZE, total: ledger.data?.total ?? 0, onPageChange: setPage }}
-        />
+        <DataTable label={t('wallet.ledger')} rowKey="id" columns={columns} data={ledger.data?.items ?? []} loading={ledger.isFetching} minWidth={760} paging={{ page, pageSize: PAGE_SIZE, total: ledger.data?.total ?? 0, onPageChange: setPage }} />
       </div>
     </section>
   );

@@ -1,8 +1,9 @@
-import { Button, Input, InputNumber, Modal, Popconfirm, Space, Switch, Table, Tag, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, InputNumber, Modal, Popconfirm, Space, Switch, Tag, Toast } from '@douyinfe/semi-ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
 import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { Field } from '../../components/Field.tsx';
 import { PageHeader } from '../../components/PageHeader.tsx';
 import { useI18n } from '../../i18n/index.tsx';
@@ -142,7 +143,7 @@ export default function Channels() {
       />
       <ErrorBanner error={channels.error} />
       <div className="card">
-        <Table rowKey="id" columns={columns} dataSource={channels.data?.items ?? []} loading={channels.isPending} pagination={false} empty={t('common.empty')} scroll={{ x: 1100 }} />
+        <DataTable label={t('admin.channels')} rowKey="id" columns={columns} data={channels.data?.items ?? []} loading={channels.isPending} minWidth={1100} />
       </div>
       {dialog && <ChannelDialog existing={dialog.existing} onClose={() => setDialog(null)} />}
     </section>

@@ -1,8 +1,9 @@
-import { Button, Input, Popconfirm, Table, Tag, Toast, Typography } from '@douyinfe/semi-ui';
+import { Button, Input, Popconfirm, Tag, Toast, Typography } from '@douyinfe/semi-ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
 import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { Field } from '../../components/Field.tsx';
 import { PageHeader } from '../../components/PageHeader.tsx';
 import { useI18n } from '../../i18n/index.tsx';
@@ -113,7 +114,7 @@ export default function Prices() {
       </div>
       <ErrorBanner error={prices.error} />
       <div className="card">
-        <Table rowKey="model" columns={columns} dataSource={prices.data?.items ?? []} loading={prices.isPending} pagination={false} empty={t('common.empty')} scroll={{ x: 900 }} />
+        <DataTable label={t('admin.prices')} rowKey="model" columns={columns} data={prices.data?.items ?? []} loading={prices.isPending} minWidth={900} />
       </div>
     </section>
   );

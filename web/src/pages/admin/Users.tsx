@@ -1,8 +1,9 @@
-import { Button, Input, Modal, Switch, Table, Tag, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, Modal, Switch, Tag, Toast } from '@douyinfe/semi-ui';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
 import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
 import { Field } from '../../components/Field.tsx';
 import { MoneyText } from '../../components/MoneyText.tsx';
 import { PageHeader } from '../../components/PageHeader.tsx';
@@ -131,15 +132,7 @@ export default function Users() {
       </form>
       <ErrorBanner error={users.error} />
       <div className="card">
-        <Table
-          rowKey="id"
-          columns={columns}
-          dataSource={users.data?.items ?? []}
-          loading={users.isFetching}
-          empty={t('common.empty')}
-          scroll={{ x: 1000 }}
-          pagination={{ currentPage: page, pageSize: PAGE_SIZE, total: users.data?.total ?? 0, onPageChange: setPage }}
-        />
+        <DataTable label={t('admin.users')} rowKey="id" columns={columns} data={users.data?.items ?? []} loading={users.isFetching} minWidth={1000} paging={{ page, pageSize: PAGE_SIZE, total: users.data?.total ?? 0, onPageChange: setPage }} />
       </div>
       {adjusting && <AdjustDialog user={adjusting} onClose={() => setAdjusting(null)} />}
     </section>
