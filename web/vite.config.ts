@@ -37,6 +37,12 @@ export default defineConfig({
     // The CSP allows no inline script; Vite's module preload polyfill would be one.
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 1500,
+    rollupOptions: {
+      // React Query marks files "use client" (for server components); meaningless in this SPA.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
   },
   server: { proxy: { '/api': 'http://localhost:3000', '/v1': 'http://localhost:3000' } },
 });

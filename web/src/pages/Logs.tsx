@@ -127,7 +127,7 @@ export default function Logs() {
       </div>
       <ErrorBanner error={logs.error} />
       <div className="card">
-        <DataTable label={t('logs.title')} rowKey="id" columns={columns} data={logs.data?.items ?? []} loading={logs.isFetching} minWidth={1100} paging={{ page, pageSize: PAGE_SIZE, total: logs.data?.total ?? 0, onPageChange: setPage }} />
+        <DataTable label={t('logs.title')} rowKey="id" columns={columns} data={logs.data?.items ?? []} loading={logs.isFetching} minWidth={1000} paging={{ page, pageSize: PAGE_SIZE, total: logs.data?.total ?? 0, onPageChange: setPage }} />
       </div>
       {detail && (
         <Modal visible title={t('logs.detail', { id: detail.requestId })} onCancel={() => setDetail(null)} footer={<Button onClick={() => setDetail(null)}>{t('common.close')}</Button>}>
