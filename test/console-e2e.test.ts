@@ -24,6 +24,7 @@ let context: BrowserContext;
 let userDataDir: string;
 let page: Page;
 let apiKey = '';
+const cspViolations: string[] = [];
 const POLL = { timeout: 10_000, interval: 100 };
 
 async function expectAccessible(name: string) {
@@ -48,6 +49,10 @@ describe.skipIf(!hasChromium)('console in a browser', { timeout: 90_000 }, () =>
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (err) => console.error('[page error]', err.message));
+    // The console must work under its own CSP (no inline script or style elements).
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   }, 240_000);
   afterEach(async (ctx) => {
     // What the page showed when a step failed, for the reader of the failure.
@@ -208,5 +213,9 @@ describe.skipIf(!hasChromium)('console in a browser', { timeout: 90_000 }, () =>
     const entry = await gw.gateway.db.get<{ note: string; amount: number }>("SELECT note, amount FROM ledger_entries WHERE kind = 'adjustment' AND user_id = ?", [users.body.items[0].id]);
     expect(entry!.note).toMatch(/^support credit/);
     expect(Number(entry!.amount)).toBe(500_000);
+  });
+
+  it('no page broke the console CSP along the way', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

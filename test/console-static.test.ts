@@ -61,6 +61,10 @@ describe('console static files', () => {
       expect(csp).toContain("frame-ancestors 'none'");
       expect(await res.text()).toBe(INDEX);
     }
+    const head = await fetch(`${gw.url}/keys`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await head.text()).toBe('');
     const missing = await get('/assets/app-old999.js');
     expect(missing.status).toBe(404);
   });

@@ -89,7 +89,7 @@ export function consoleHandler(webDir: string) {
           vary: 'Accept-Encoding',
         };
         if (asset.encoding) headers['content-encoding'] = asset.encoding;
-        return c.body(c.req.method === 'HEAD' ? null : new Uint8Array(asset.body), 200, headers);
+        return c.body(new Uint8Array(asset.body), 200, headers);
       }
     }
     // A missing hashed asset is a real 404 (an old page asking for a file a new build replaced).
@@ -97,7 +97,7 @@ export function consoleHandler(webDir: string) {
       const message = indexHtml ? 'Not found.' : 'The console is not built: run `npm run build`.';
       return c.text(message, 404, { 'cache-control': 'no-cache' });
     }
-    return c.body(c.req.method === 'HEAD' ? null : new Uint8Array(indexHtml.body), 200, {
+    return c.body(new Uint8Array(indexHtml.body), 200, {
       'content-type': TYPES['.html']!,
       'cache-control': 'no-cache',
     });
