@@ -177,6 +177,28 @@ describe.skipIf(!hasChromium)('console in a browser', { timeout: 90_000 }, () =>
     await page.waitForURL(`${gw.url}/`);
   });
 
+  it('switches to Chinese (remembered) and fits a 390 px phone without sideways scrolling', async () => {
+    await page.getByRole('link', { name: 'Wallet' }).click();
+    await page.getByRole('button', { name: /中文/ }).click();
+    await expect.poll(async () => page.getByRole('heading', { name: '钱包', level: 2 }).isVisible(), POLL).toBe(true);
+    expect(await page.getByTestId('wallet-balance').textContent()).toContain('249,970 点');
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    await page.reload();
+    await expect.poll(async () => page.getByRole('link', { name: '令牌管理' }).isVisible(), POLL).toBe(true);
+    await expectAccessible('wallet (zh)');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of ['/wallet', '/keys', '/logs', '/']) {
+      await page.goto(`${gw.url}${path}`);
+      await page.waitForLoadState('networkidle');
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(width, `page width of ${path} at 390 px`).toBeLessThanOrEqual(390);
+    }
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await expect.poll(async () => page.getByRole('link', { name: 'KEY Management' }).isVisible(), POLL).toBe(true);
+  });
+
   it('a 401 (session gone) returns to sign-in and then to the page the user was on', async () => {
     await page.getByRole('link', { name: 'Wallet' }).click();
     await expect.poll(async () => page.getByTestId('wallet-balance').textContent(), POLL).toContain('points');
