@@ -47,6 +47,8 @@ const schema = z.object({
       }
       return list.map((o) => o.replace(/\/$/, ''));
     }),
+  // The built console (npm run build writes web/dist); unset: web/dist beside src/ and dist/.
+  WEB_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -17,6 +17,7 @@ import { topupRoutes } from './routes/topup.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
+import { consoleHandler, DEFAULT_WEB_DIR } from './static.ts';
 
 export const VERSION = '0.1.0';
 
@@ -67,6 +68,9 @@ export function managementApp(gw: Gateway) {
   let document: unknown;
   // Generated once, on first request: every route is registered by then.
   app.get('/api/openapi.json', (c) => c.json((document ??= app.getOpenAPI31Document(DOCUMENT_INFO))));
+  // Everything else is the console (the relay's /v1 never reaches this app: src/server.ts).
+  const serveConsole = consoleHandler(gw.config.WEB_DIR ?? DEFAULT_WEB_DIR);
+  app.get('*', (c, next) => (c.req.path === '/api' || c.req.path.startsWith('/api/') ? next() : serveConsole(c)));
   app.notFound((c) => c.json({ error: { message: `Unknown route ${c.req.method} ${c.req.path}.`, code: 'not_found' } }, 404));
   app.onError((err, c) => errorResponse(c, err));
   return app;

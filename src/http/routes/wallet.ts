@@ -30,7 +30,7 @@ export const WalletHistoryItemSchema = z
     id: z.number().int().nullable().openapi({ description: 'The ledger entry id; null for a day of usage' }),
     kind: z.enum(ENTRY_KINDS),
     amount: Money,
-    balanceAfter: Money.nullable().openapi({ description: "The balance after the entry, or after the day's last charge" }),
+    balanceAfter: z.union([Money, z.null()]).openapi({ description: "The balance after the entry, or after the day's last charge" }),
     reference: z.string(),
     createdAt: IsoTime,
     note: z.string().nullable(),

@@ -1,0 +1,151 @@
+import { Button, Input, InputNumber, Modal, Popconfirm, Space, Switch, Tag, Toast } from '@douyinfe/semi-ui';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, unwrap, type Schemas } from '../../api/client.ts';
+import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
+import { DataTable } from '../../components/DataTable.tsx';
+import { Field } from '../../components/Field.tsx';
+import { PageHeader } from '../../components/PageHeader.tsx';
+import { useI18n } from '../../i18n/index.tsx';
+import { splitList } from '../../lib/format.ts';
+
+type Channel = Schemas['Channel'];
+
+function ChannelDialog({ existing, onClose }: { existing?: Channel; onClose(): void }) {
+  const { t } = useI18n();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(existing?.name ?? '');
+  const [baseUrl, setBaseUrl] = useState(existing?.baseUrl ?? '');
+  const [apiKey, setApiKey] = useState('');
+  const [models, setModels] = useState((existing?.models ?? []).join(', '));
+  const [groups, setGroups] = useState((existing?.groups ?? []).join(', '));
+  const [priority, setPriority] = useState<number>(existing?.priority ?? 0);
+  const [weight, setWeight] = useState<number>(existing?.weight ?? 1);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    const common = { name, baseUrl, models: splitList(models), priority, weight, ...(splitList(groups).length ? { groups: splitList(groups) } : {}) };
+    try {
+      if (existing) {
+        await unwrap(api.PATCH('/api/admin/channels/{id}', { params: { path: { id: existing.id } }, body: { ...common, ...(apiKey ? { apiKey } : {}) } }));
+      } else {
+        await unwrap(api.POST('/api/admin/channels', { body: { ...common, type: 'openai', apiKey } }));
+      }
+      await queryClient.invalidateQueries({ queryKey: ['admin', 'channels'] });
+      onClose();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      visible
+      title={existing ? t('admin.editChannel') : t('admin.addChannel')}
+      onCancel={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>{t('common.cancel')}</Button>
+          <Button theme="solid" type="primary" loading={busy} onClick={submit}>
+            {existing ? t('common.save') : t('common.create')}
+          </Button>
+        </>
+      }
+    >
+      <div className="form">
+        <Field id="ch-name" label={t('common.name')}>
+          <Input id="ch-name" value={name} onChange={setName} />
+        </Field>
+        <Field id="ch-url" label={t('admin.baseUrl')} hint="https://api.openai.com/v1">
+          <Input id="ch-url" value={baseUrl} onChange={setBaseUrl} />
+        </Field>
+        <Field id="ch-key" label={existing ? t('admin.apiKeyKeep') : t('admin.apiKey')}>
+          <Input id="ch-key" type="password" autoComplete="off" value={apiKey} onChange={setApiKey} />
+        </Field>
+        <Field id="ch-models" label={t('admin.modelsList')}>
+          <Input id="ch-models" value={models} onChange={setModels} />
+        </Field>
+        <Field id="ch-groups" label={t('admin.groupsList')}>
+          <Input id="ch-groups" value={groups} onChange={setGroups} />
+        </Field>
+        <div className="row">
+          <Field id="ch-priority" label={t('admin.priority')}>
+            <InputNumber id="ch-priority" value={priority} onChange={(v) => setPriority(Number(v) || 0)} />
+          </Field>
+          <Field id="ch-weight" label={t('admin.weight')}>
+            <InputNumber id="ch-weight" min={0} value={weight} onChange={(v) => setWeight(Number(v) || 0)} />
+          </Field>
+        </div>
+        <ErrorBanner error={error} />
+      </div>
+    </Modal>
+  );
+}
+
+export default function Channels() {
+  const { t } = useI18n();
+  const queryClient = useQueryClient();
+  const channels = useQuery({ queryKey: ['admin', 'channels'], queryFn: () => unwrap(api.GET('/api/admin/channels')) });
+  const [dialog, setDialog] = useState<{ existing?: Channel } | null>(null);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['admin', 'channels'] });
+  const toggle = useMutation({
+    mutationFn: ({ id, enabled }: { id: number; enabled: boolean }) => unwrap(api.PATCH('/api/admin/channels/{id}', { params: { path: { id } }, body: { enabled } })),
+    onSuccess: refresh,
+    onError: (err) => Toast.error(errorMessage(err)),
+  });
+  const remove = useMutation({
+    mutationFn: (id: number) => unwrap(api.DELETE('/api/admin/channels/{id}', { params: { path: { id } } })),
+    onSuccess: refresh,
+    onError: (err) => Toast.error(errorMessage(err)),
+  });
+
+  const columns = [
+    { title: t('common.name'), dataIndex: 'name' },
+    { title: t('admin.baseUrl'), dataIndex: 'baseUrl', render: (v: string) => <code>{v}</code> },
+    { title: t('common.models'), dataIndex: 'models', render: (v: string[]) => v.join(', ') },
+    { title: t('common.group'), dataIndex: 'groups', render: (v: string[]) => v.join(', ') },
+    { title: t('admin.priority'), dataIndex: 'priority' },
+    { title: t('admin.weight'), dataIndex: 'weight' },
+    { title: t('admin.problem'), dataIndex: 'problem', render: (v: string | null) => (v ? <Tag color="red">{v}</Tag> : '—') },
+    { title: t('common.status'), dataIndex: 'enabled', render: (v: boolean, c: Channel) => <Switch checked={v} aria-label={`${t('common.enabled')}: ${c.name}`} onChange={(on) => toggle.mutate({ id: c.id, enabled: on })} /> },
+    {
+      title: t('common.actions'),
+      dataIndex: 'id',
+      render: (_: number, c: Channel) => (
+        <Space>
+          <Button size="small" onClick={() => setDialog({ existing: c })}>
+            {t('common.edit')}
+          </Button>
+          <Popconfirm title={t('common.delete')} content={t('common.confirmDelete', { name: c.name })} okText={t('common.delete')} cancelText={t('common.cancel')} onConfirm={() => remove.mutate(c.id)}>
+            <Button size="small" type="danger">
+              {t('common.delete')}
+            </Button>
+          </Popconfirm>
+        </Space>
+      ),
+    },
+  ];
+
+  return (
+    <section>
+      <PageHeader
+        title={t('admin.channels')}
+        actions={
+          <Button theme="solid" type="primary" onClick={() => setDialog({})}>
+            {t('admin.addChannel')}
+          </Button>
+        }
+      />
+      <ErrorBanner error={channels.error} />
+      <div className="card">
+        <DataTable label={t('admin.channels')} rowKey="id" columns={columns} data={channels.data?.items ?? []} loading={channels.isPending} minWidth={1100} />
+      </div>
+      {dialog && <ChannelDialog existing={dialog.existing} onClose={() => setDialog(null)} />}
+    </section>
+  );
+}
