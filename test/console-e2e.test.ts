@@ -204,7 +204,9 @@ describe.skipIf(!hasChromium)('console in a browser', { timeout: 90_000 }, () =>
     await expect.poll(async () => page.getByTestId('wallet-balance').textContent(), POLL).toContain('points');
     await page.waitForLoadState('networkidle');
     await context.clearCookies();
-    await page.getByRole('link', { name: 'KEY Management' }).click();
+    // Opened by address, not by the sidebar: with the cookie gone, any request the wallet page still
+    // makes may send the console to sign-in first (with next=/wallet), and the link would vanish.
+    await page.goto(`${gw.url}/keys`);
     await page.waitForURL(/\/sign-in\?next=%2Fkeys&expired=1/);
     await expect.poll(async () => page.getByText('Your session ended').isVisible(), POLL).toBe(true);
     await signIn(USERNAME, PASSWORD);
@@ -215,6 +217,7 @@ describe.skipIf(!hasChromium)('console in a browser', { timeout: 90_000 }, () =>
   });
 
   it('admin: finds the user, adjusts the balance with a reason; the wallet shows it', async () => {
+    await page.goto(`${gw.url}/sign-in`);
     await signIn('admin', gw.adminPassword);
     await page.waitForURL(`${gw.url}/`);
     await page.getByRole('link', { name: 'Users' }).click();
