@@ -3,8 +3,8 @@ import type { Settlement } from './settlement-sql.ts';
 
 // Settling a batch on PostgreSQL in ONE statement, so no row lock is held across round trips: run
 // outside a transaction, the row locks last from the statement's first lock to its commit. Several
-// instances may settle for the same accounts at once, so rows are locked in one order everywhere:
-// users by id, then keys by id (the hold statement and the stale-hold sweeper do the same).
+// instances may settle for the same accounts at once, so rows are locked in one order: users by id,
+// then keys by id. Holds and the stale-hold sweeper lock no account row (hold-sql.ts).
 //
 // - v: the batch, one row per request (arrays, so the statement text is the same for every size);
 // - gone: the batch's hold rows, deleted in the same commit that charges (what is held is the sum of
