@@ -148,43 +148,25 @@ describe('ledger:check catches each corruption (exactly, in process)', () => {
     expect((await runLedgerCheck(gw.databaseUrl)).code).toBe(0);
   });
 
-  it('held that no hold row accounts for, on a user and on a key', async () => {
+  it('a negative hold amount (what is held is the sum of the hold rows, so it must never go below 0)', async () => {
+    const guard = sqlite()
+      ? [['DROP TRIGGER holds_amount_non_negative_insert'] as [string]]
+      : [['ALTER TABLE holds DROP CONSTRAINT holds_amount_non_negative'] as [string]];
     await tamper([
-      ['UPDATE users SET held = held + 5 WHERE id = ?', [billed.userId]],
-      ['UPDATE api_keys SET held = held + 7 WHERE id = ?', [billed.keyId]],
+      ...guard,
+      ["INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES ('tampered', ?, ?, -3, 'nobody', 0)", [billed.userId, billed.keyId]],
     ]);
     try {
       const { code, lines } = await runLedgerCheck(gw.databaseUrl);
       expect(code).toBe(1);
-      const out = lines.join('\n');
-      expect(out).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): held = sum of hold rows does not hold: 5 vs 0`));
-      expect(out).toContain(`key ${billed.keyId} (user ${billed.userId}): held = sum of hold rows does not hold: 7 vs 0`);
-      expect(lines).toHaveLength(3);
+      expect(lines.join('\n')).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): hold amount >= 0 does not hold: -3 vs 0`));
+      expect(lines).toHaveLength(2);
     } finally {
       await tamper([
-        ['UPDATE users SET held = held - 5 WHERE id = ?', [billed.userId]],
-        ['UPDATE api_keys SET held = held - 7 WHERE id = ?', [billed.keyId]],
-      ]);
-    }
-  });
-
-  it('a negative held (as an older version could leave it, before the constraint existed)', async () => {
-    const guard = sqlite()
-      ? [["DROP TRIGGER users_held_non_negative_update"] as [string]]
-      : [['ALTER TABLE users DROP CONSTRAINT users_held_non_negative'] as [string]];
-    await tamper([...guard, ['UPDATE users SET held = -3 WHERE id = ?', [billed.userId]]]);
-    try {
-      const { code, lines } = await runLedgerCheck(gw.databaseUrl);
-      expect(code).toBe(1);
-      const out = lines.join('\n');
-      expect(out).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): held >= 0 does not hold: -3 vs 0`));
-      expect(out).toMatch(new RegExp(`user ${billed.userId} \\(.*\\): held = sum of hold rows does not hold: -3 vs 0`));
-    } finally {
-      await tamper([
-        ['UPDATE users SET held = 0 WHERE id = ?', [billed.userId]],
+        ["DELETE FROM holds WHERE id = 'tampered'"],
         sqlite()
-          ? ["CREATE TRIGGER users_held_non_negative_update BEFORE UPDATE OF held ON users WHEN NEW.held < 0 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: users_held_non_negative'); END"]
-          : ['ALTER TABLE users ADD CONSTRAINT users_held_non_negative CHECK (held >= 0)'],
+          ? ["CREATE TRIGGER holds_amount_non_negative_insert BEFORE INSERT ON holds WHEN NEW.amount < 0 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: holds_amount_non_negative'); END"]
+          : ['ALTER TABLE holds ADD CONSTRAINT holds_amount_non_negative CHECK (amount >= 0)'],
       ]);
     }
     expect((await runLedgerCheck(gw.databaseUrl)).code).toBe(0);

@@ -57,7 +57,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two PostgreSQL instances settling
 
     const db = a.gateway.db;
     for (const u of users) {
-      const row = await db.get<{ balance: number; held: number; request_count: number }>('SELECT balance, held, request_count FROM users WHERE id = ?', [u.userId]);
+      const row = await db.get<{ balance: number; held: number; request_count: number }>('SELECT balance, (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE user_id = users.id) AS held, request_count FROM users WHERE id = ?', [u.userId]);
       const logs = await db.get<{ cost: number; n: number }>('SELECT SUM(cost) AS cost, COUNT(*) AS n FROM usage_logs WHERE user_id = ?', [u.userId]);
       expect(Number(logs!.n)).toBe(REQUESTS / USERS);
       expect(Number(logs!.cost)).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 // Crash recovery of holds, and cache invalidation across instances (PostgreSQL + Redis).
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/db/index.ts';
+import { openDatabase, type Queryable } from '../src/db/index.ts';
 import { migrate } from '../src/db/migrations.ts';
 import { heartbeat, releaseStaleHolds } from '../src/ledger/stale-holds.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
@@ -15,15 +15,14 @@ afterAll(async () => {
   await fake.close();
 });
 
-/** Simulates a request in flight on another process: a hold row plus the held counters. */
+/** Simulates a request in flight on another process: a hold row (what is held is the sum of the rows). */
 async function strandHold(gw: TestGateway, userId: number, keyId: number, instanceId: string, amount: number) {
-  const id = `stranded-${instanceId}-${Date.now()}`;
-  await gw.gateway.db.tx(async (q) => {
-    await q.run('INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, userId, keyId, amount, instanceId, Date.now()]);
-    await q.run('UPDATE users SET held = held + ? WHERE id = ?', [amount, userId]);
-    await q.run('UPDATE api_keys SET held = held + ? WHERE id = ?', [amount, keyId]);
-  });
+  const id = `stranded-${instanceId}-${Date.now()}-${amount}`;
+  await gw.gateway.db.run('INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, userId, keyId, amount, instanceId, Date.now()]);
 }
+
+const heldRows = async (db: Queryable, column: 'user_id' | 'key_id', id: number) =>
+  Number((await db.get<{ held: number }>(`SELECT COALESCE(SUM(amount), 0) AS held FROM holds WHERE ${column} = ?`, [id]))!.held);
 
 describe('stale holds', () => {
   it('holds of a process that stopped heart-beating are released; a live instance keeps its own', async () => {
@@ -60,19 +59,19 @@ describe('stale holds', () => {
     try {
       const reply = await sdk(second).chat.completions.create({ model: 'recover-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
       expect(reply.choices[0]!.message.content).toContain('tok');
-      const held = await second.gateway.db.get<{ held: number }>('SELECT held FROM users WHERE id = ?', [userId]);
-      expect(Number(held!.held)).toBe(0);
+      expect(await heldRows(second.gateway.db, 'user_id', userId)).toBe(0);
     } finally {
       await second.close();
     }
   });
 
-  it('held can never go below zero (CHECK on users and api_keys, triggers on SQLite)', async () => {
+  it('held can never go below zero: no hold row has a negative amount (CHECK, triggers on SQLite)', async () => {
     const gw = await startGateway();
     try {
       const { userId, keyId } = await createUserWithKey(gw, { balance: 1000 });
-      await expect(gw.gateway.db.run('UPDATE users SET held = held - 1 WHERE id = ?', [userId])).rejects.toThrow(/check/i);
-      await expect(gw.gateway.db.run('UPDATE api_keys SET held = held - 1 WHERE id = ?', [keyId])).rejects.toThrow(/check/i);
+      await expect(strandHold(gw, userId, keyId, 'x', -1)).rejects.toThrow(/check/i);
+      await strandHold(gw, userId, keyId, 'x', 1);
+      await expect(gw.gateway.db.run('UPDATE holds SET amount = -1 WHERE user_id = ?', [userId])).rejects.toThrow(/check/i);
     } finally {
       await gw.close();
     }
@@ -89,7 +88,7 @@ describe('migration 10 on a database the old sweeper drove negative', () => {
       await db.run("INSERT INTO users (id, username, password_hash, aff_code, created_at, balance, held) VALUES (2, 'b', 'x', 'b', 0, 1000, 40)");
       await db.run("INSERT INTO api_keys (id, user_id, name, key_hash, key_hint, group_name, created_at, held) VALUES (1, 1, 'k', 'h', 'h', 'default', 0, -5)");
       await db.run("INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES ('live', 1, 1, 70, 'i', 0)");
-      await migrate(db);
+      await migrate(db, { through: 11 });
       const users = await db.all<{ id: number; held: number }>('SELECT id, held FROM users ORDER BY id');
       expect(users.map((u) => [Number(u.id), Number(u.held)])).toEqual([
         [1, 70],
@@ -98,6 +97,11 @@ describe('migration 10 on a database the old sweeper drove negative', () => {
       const key = await db.get<{ held: number }>('SELECT held FROM api_keys WHERE id = 1');
       expect(Number(key!.held)).toBe(70);
       await expect(db.run('UPDATE users SET held = -1 WHERE id = 2')).rejects.toThrow(/check/i);
+      // Migration 12: what is held becomes the sum of the live hold rows; the columns go, the row stays.
+      await migrate(db);
+      await expect(db.get('SELECT held FROM users WHERE id = 1')).rejects.toThrow(/held/);
+      expect(await heldRows(db, 'user_id', 1)).toBe(70);
+      expect(await heldRows(db, 'key_id', 1)).toBe(70);
     } finally {
       await db.close();
       await fresh.drop();
@@ -117,10 +121,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('stale holds on PostgreSQL', () =>
 
       const released = await Promise.all([releaseStaleHolds(gw.gateway.db, 'sweeper-a', false), releaseStaleHolds(other, 'sweeper-b', false)]);
       expect(released[0] + released[1]).toBe(60);
-      const user = await other.get<{ held: number }>('SELECT held FROM users WHERE id = ?', [userId]);
-      const key = await other.get<{ held: number }>('SELECT held FROM api_keys WHERE id = ?', [keyId]);
-      expect(Number(user!.held)).toBe(0);
-      expect(Number(key!.held)).toBe(0);
+      expect(await heldRows(other, 'user_id', userId)).toBe(0);
+      expect(await heldRows(other, 'key_id', keyId)).toBe(0);
       expect((await client.get('/api/wallet')).body.available.quota).toBe(100_000);
     } finally {
       await other.close();

@@ -152,7 +152,7 @@ describe('settlements the database refuses', () => {
     try {
       expect(existsSync(file)).toBe(false);
       expect(await logRows(third.gateway.db, requestId)).toHaveLength(1);
-      const user = await third.gateway.db.get<{ balance: number; held: number }>('SELECT balance, held FROM users WHERE id = ?', [userId]);
+      const user = await third.gateway.db.get<{ balance: number; held: number }>('SELECT balance, (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE user_id = users.id) AS held FROM users WHERE id = ?', [userId]);
       expect(Number(user!.balance)).toBe(1_000_000 - (await logRows(third.gateway.db, requestId))[0]!.cost);
       expect(Number(user!.held)).toBe(0);
       expect((await checkLedger(third.gateway.db)).mismatches).toEqual([]);

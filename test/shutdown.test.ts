@@ -164,7 +164,7 @@ describe('graceful shutdown (SIGTERM) with requests in flight', () => {
       expect(logs.map((l) => [Number(l.cost), Number(l.completion_tokens)])).toEqual([[cost, 2]]);
       const entry = await check.get<{ amount: number }>("SELECT amount FROM ledger_entries WHERE user_id = ? AND kind = 'adjustment'", [userId]);
       expect(Number(entry?.amount)).toBe(7000);
-      const u = await check.get<{ balance: number; held: number }>('SELECT balance, held FROM users WHERE id = ?', [userId]);
+      const u = await check.get<{ balance: number; held: number }>('SELECT balance, (SELECT COALESCE(SUM(amount), 0) FROM holds WHERE user_id = users.id) AS held FROM users WHERE id = ?', [userId]);
       expect([Number(u!.balance), Number(u!.held)]).toEqual([startBalance + 7000 - cost, 0]);
     } finally {
       await check.close();

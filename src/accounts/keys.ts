@@ -29,7 +29,6 @@ export interface ApiKey {
   expiresAt: number | null;
   quotaLimit: number | null;
   used: number;
-  held: number;
   requestCount: number;
   models: string[];
   allowIps: string[];
@@ -49,7 +48,6 @@ export function keyFromRow(r: Record<string, any>): ApiKey {
     expiresAt: n(r.expires_at),
     quotaLimit: n(r.quota_limit),
     used: Number(r.used),
-    held: Number(r.held),
     requestCount: Number(r.request_count),
     models: JSON.parse(r.models),
     allowIps: JSON.parse(r.allow_ips),

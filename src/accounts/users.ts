@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
 import { applyEntry } from '../ledger/entries.ts';
+import { heldByUserSql } from '../ledger/hold-sql.ts';
 import { rewardInviter } from '../wallet/referral.ts';
 import { hashPassword } from './passwords.ts';
 import { checkRegistrationLimit } from './registration-limit.ts';
@@ -101,7 +102,7 @@ export async function findUserByAffCode(q: Queryable, code: string): Promise<Use
 
 export async function walletOf(q: Queryable, userId: number) {
   return q.get<{ balance: number; held: number; used: number; request_count: number }>(
-    'SELECT balance, held, used, request_count FROM users WHERE id = ?',
+    `SELECT balance, ${heldByUserSql('users.id')} AS held, used, request_count FROM users WHERE id = ?`,
     [userId],
   );
 }

@@ -80,7 +80,7 @@ export async function runLedgerCheck(url: string): Promise<LedgerCheckOutcome> {
       code: 0,
       lines: [
         `ledger:check OK: ${users} accounts, ${keys} keys; every balance equals its ledger entries minus its usage-log costs, ` +
-          'used equals the usage-log costs, held >= 0 and equals the hold rows',
+          'used equals the usage-log costs, every hold amount >= 0 (held = the sum of the hold rows)',
       ],
     };
   }

@@ -1,4 +1,5 @@
 import type { Database, Dialect } from './types.ts';
+import { PLACE_HOLD_FUNCTION } from '../ledger/hold-sql.ts';
 
 interface Migration {
   id: number;
@@ -357,6 +358,36 @@ const migrations: Migration[] = [
       `DELETE FROM ledger_entries WHERE kind = 'usage'
        AND EXISTS (SELECT 1 FROM usage_logs l WHERE l.request_id = substr(ledger_entries.reference, 5) AND l.cost = -ledger_entries.amount)`,
     ],
+  },
+  {
+    // Holds without row locks (issue 6, PostgreSQL under load): what is held becomes the sum of the
+    // live hold rows, so placing a hold no longer writes (or waits on) the users / api_keys rows, which
+    // the settlement keeps locked until its synchronous commit. `held >= 0` is replaced by the same
+    // invariant on its parts (every hold amount >= 0). The hold itself is the function place_hold (see
+    // src/ledger/hold-sql.ts for why it is a function and how it serialises).
+    id: 12,
+    name: 'held_is_sum_of_hold_rows',
+    up: (d) =>
+      d === 'postgres'
+        ? [
+            'ALTER TABLE users DROP COLUMN held',
+            'ALTER TABLE api_keys DROP COLUMN held',
+            'ALTER TABLE holds ADD CONSTRAINT holds_amount_non_negative CHECK (amount >= 0)',
+            'CREATE INDEX holds_user ON holds(user_id)',
+            'CREATE INDEX holds_key ON holds(key_id)',
+            PLACE_HOLD_FUNCTION,
+          ]
+        : [
+            ...['users', 'api_keys'].flatMap((t) => ['insert', 'update'].map((on) => `DROP TRIGGER IF EXISTS ${t}_held_non_negative_${on}`)),
+            'ALTER TABLE users DROP COLUMN held',
+            'ALTER TABLE api_keys DROP COLUMN held',
+            ...['INSERT', 'UPDATE'].map(
+              (on) => `CREATE TRIGGER holds_amount_non_negative_${on.toLowerCase()} BEFORE ${on} ON holds
+                WHEN NEW.amount < 0 BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: holds_amount_non_negative'); END`,
+            ),
+            'CREATE INDEX holds_user ON holds(user_id)',
+            'CREATE INDEX holds_key ON holds(key_id)',
+          ],
   },
 ];
 

@@ -37,8 +37,8 @@ export function openPostgres(url: string, poolSize = 10): Database {
     /* an idle client died; the pool replaces it */
   });
   const base = queryable(pool);
-  // Holds only: their commit need not wait for the WAL flush, so the user's row lock is held for
-  // microseconds instead of a disk sync. A small pool of its own keeps money on synchronous commits.
+  // Holds only: their commit need not wait for the WAL flush, so the account's advisory hold lock is
+  // held for microseconds instead of a disk sync. A small pool of its own keeps money on synchronous commits.
   const relaxedPool = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 4)), options: '-c synchronous_commit=off' });
   relaxedPool.on('error', () => {
     /* as above */

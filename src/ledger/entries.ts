@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
 import { auditLedger, type AuditProblem } from './audit.ts';
+import { heldByUserSql, lockHoldsOf } from './hold-sql.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
 
 export type EntryKind = 'trial' | 'adjustment' | 'usage' | 'topup' | 'redemption' | 'referral';
@@ -61,7 +62,7 @@ export async function applyEntry(q: Queryable, e: EntryInput): Promise<LedgerEnt
   const guard = e.keepNonNegative ?? e.amount < 0;
   const row = await q.get<{ balance: number }>(
     guard
-      ? 'UPDATE users SET balance = balance + ? WHERE id = ? AND balance - held + ? >= 0 RETURNING balance'
+      ? `UPDATE users SET balance = balance + ? WHERE id = ? AND balance - ${heldByUserSql('users.id')} + ? >= 0 RETURNING balance`
       : 'UPDATE users SET balance = balance + ? WHERE id = ? RETURNING balance',
     guard ? [e.amount, e.userId, e.amount] : [e.amount, e.userId],
   );
@@ -90,7 +91,8 @@ export interface PostResult {
 /**
  * Applies one entry in its own transaction; a repeated reference returns the first entry untouched.
  * A guarded debit on SQLite first reserves its amount beside the in-memory request holds, so the two
- * cannot overdraw the balance together (on PostgreSQL the row lock and the held column do this).
+ * cannot overdraw the balance together; on PostgreSQL it takes the user's hold lock first, so its check
+ * counts every hold placed before it and no hold is placed until it commits (hold-sql.ts).
  */
 export async function postEntry(db: Database, e: EntryInput): Promise<PostResult> {
   const guarded = (e.keepNonNegative ?? e.amount < 0) && e.amount < 0;
@@ -101,7 +103,10 @@ export async function postEntry(db: Database, e: EntryInput): Promise<PostResult
     throw new InsufficientBalanceError();
   }
   try {
-    const entry = await db.tx((q) => applyEntry(q, e));
+    const entry = await db.tx(async (q) => {
+      if (guarded && db.dialect === 'postgres') await lockHoldsOf(q, e.userId);
+      return applyEntry(q, e);
+    });
     // In-memory holds keep a floor of each balance; every committed debit must lower it.
     if (e.amount < 0 && memoryHolds(db)) memoryBook(db).charged(e.userId, -e.amount);
     return { entry, duplicate: false };
@@ -122,7 +127,7 @@ export async function findByReference(q: Queryable, reference: string): Promise<
 
 /**
  * Verifies the ledger's invariants (see audit.ts): every balance equals its entries minus its usage-log
- * costs, used equals the usage-log costs, held is never negative and equals the hold rows. Exact.
+ * costs, used equals the usage-log costs, no hold row has a negative amount. Exact.
  */
 export async function checkLedger(q: Queryable): Promise<{ accounts: number; mismatches: AuditProblem[] }> {
   const { users, problems } = await auditLedger(q);

@@ -2,6 +2,7 @@ import { BUSY, type Database } from '../db/index.ts';
 
 // A floor older than this is read again, so a change made outside this process is seen within it.
 const FLOOR_TTL_MS = 5_000;
+import { heldByKeySql, heldByUserSql } from './hold-sql.ts';
 import type { HoldRequest, HoldResult } from './holds.ts';
 
 /**
@@ -48,7 +49,7 @@ export class MemoryHoldBook {
     const now = Date.now();
     let f = this.floors.get(userId);
     if (!f || now - f.at > FLOOR_TTL_MS) {
-      const row = this.db.readNow?.<{ free: number }>('SELECT balance - held AS free FROM users WHERE id = ?', [userId]);
+      const row = this.db.readNow?.<{ free: number }>(`SELECT balance - ${heldByUserSql('users.id')} AS free FROM users WHERE id = ?`, [userId]);
       if (row === undefined || row === BUSY) return null;
       f = { base: Number(row.free), spent: 0, at: now };
       this.floors.set(userId, f);
@@ -63,9 +64,9 @@ export class MemoryHoldBook {
   }
 
   private async placeAfterRead(h: HoldRequest): Promise<HoldResult> {
-    // The held columns are counted too: rows left by an earlier process until the start-up sweep clears them.
+    // Hold rows are counted too: rows left by an earlier process until the start-up sweep clears them.
     const row = await this.db.get<{ balance: number; held: number; quota_limit: number | null; used: number | null; key_held: number | null }>(
-      `SELECT u.balance, u.held, k.quota_limit, k.used, k.held AS key_held
+      `SELECT u.balance, ${heldByUserSql('u.id')} AS held, k.quota_limit, k.used, ${heldByKeySql('k.id')} AS key_held
        FROM users u LEFT JOIN api_keys k ON k.id = ? AND k.user_id = u.id WHERE u.id = ?`,
       [h.keyId, h.userId],
     );
@@ -83,7 +84,7 @@ export class MemoryHoldBook {
    * checked like a request hold, so a debit and concurrent holds cannot together overdraw.
    */
   async reserve(holdId: string, userId: number, amount: number): Promise<boolean> {
-    const row = await this.db.get<{ balance: number; held: number }>('SELECT balance, held FROM users WHERE id = ?', [userId]);
+    const row = await this.db.get<{ balance: number; held: number }>(`SELECT balance, ${heldByUserSql('users.id')} AS held FROM users WHERE id = ?`, [userId]);
     if (!row || Number(row.balance) - Number(row.held) - this.heldBy(userId) < amount) return false;
     this.holds.set(holdId, { userId, keyId: 0, amount });
     this.byUser.set(userId, this.heldBy(userId) + amount);

@@ -3,11 +3,12 @@ import type { Settlement } from './settlement-sql.ts';
 
 // Settling a batch on PostgreSQL in ONE statement, so no row lock is held across round trips: run
 // outside a transaction, the row locks last from the statement's first lock to its commit. Several
-// instances may settle for the same accounts at once, so rows are locked in one order everywhere:
-// users by id, then keys by id (the hold statement and the stale-hold sweeper do the same).
+// instances may settle for the same accounts at once, so rows are locked in one order: users by id,
+// then keys by id. Holds and the stale-hold sweeper lock no account row (hold-sql.ts).
 //
 // - v: the batch, one row per request (arrays, so the statement text is the same for every size);
-// - gone: the batch's hold rows, deleted; only what this statement deleted is taken off `held`;
+// - gone: the batch's hold rows, deleted in the same commit that charges (what is held is the sum of
+//   the live hold rows: hold-sql.ts), so a concurrent hold sees the hold and the charge together;
 // - lock_users: the users' rows locked in id order before `u` updates them (its one-time filter runs
 //   lock_users first); lock_keys likewise, after `u`, for `k`;
 // - the usage-log rows, each with the balance right after its charge (in the order the requests
@@ -21,20 +22,18 @@ const SETTLE_PG = `WITH v AS MATERIALIZED (
                          prompt_tokens, completion_tokens, cached_tokens, duration_ms, first_token_ms, stream, status, estimated, error, created_at, ord)
   ), gone AS (
     DELETE FROM holds WHERE id IN (SELECT hold_id FROM v) RETURNING id, amount
-  ), vh AS MATERIALIZED (
-    SELECT v.user_id, v.key_id, v.cost, v.counted, COALESCE(g.amount, 0) AS held FROM v LEFT JOIN gone g ON g.id = v.hold_id
   ), lock_users AS MATERIALIZED (
     SELECT id FROM users WHERE id IN (SELECT user_id FROM v) ORDER BY id FOR UPDATE
   ), u AS (
-    UPDATE users SET balance = users.balance - p.cost, held = users.held - p.held, used = users.used + p.cost, request_count = users.request_count + p.n
-    FROM (SELECT user_id, SUM(cost) AS cost, SUM(held) AS held, SUM(counted) AS n FROM vh GROUP BY user_id) p
+    UPDATE users SET balance = users.balance - p.cost, used = users.used + p.cost, request_count = users.request_count + p.n
+    FROM (SELECT user_id, SUM(cost) AS cost, SUM(counted) AS n FROM v GROUP BY user_id) p
     WHERE users.id = p.user_id AND (SELECT COUNT(*) FROM lock_users) >= 0
     RETURNING users.id, users.balance
   ), lock_keys AS MATERIALIZED (
     SELECT id FROM api_keys WHERE id IN (SELECT key_id FROM v) AND (SELECT COUNT(*) FROM u) >= 0 ORDER BY id FOR UPDATE
   ), k AS (
-    UPDATE api_keys SET used = api_keys.used + p.cost, held = api_keys.held - p.held, request_count = api_keys.request_count + p.n, last_used_at = ?
-    FROM (SELECT key_id, SUM(cost) AS cost, SUM(held) AS held, SUM(counted) AS n FROM vh GROUP BY key_id) p
+    UPDATE api_keys SET used = api_keys.used + p.cost, request_count = api_keys.request_count + p.n, last_used_at = ?
+    FROM (SELECT key_id, SUM(cost) AS cost, SUM(counted) AS n FROM v GROUP BY key_id) p
     WHERE api_keys.id = p.key_id AND (SELECT COUNT(*) FROM lock_keys) >= 0
     RETURNING api_keys.id
   )

@@ -2,7 +2,6 @@ import type { Queryable } from '../db/index.ts';
 import type { Dialect } from '../db/types.ts';
 import { USAGE_LOG_COLUMNS, usageLogValues, type UsageLogRow } from '../logs/usage-log.ts';
 import { settlePostgres } from './settlement-pg.ts';
-import { releaseDeletedHolds } from './stale-holds.ts';
 
 // The SQL of settling a batch of requests; the batching itself is in settlement-writer.ts.
 
@@ -110,11 +109,7 @@ export async function alreadySettled(q: Queryable, s: Settlement): Promise<boole
   return found !== undefined;
 }
 
-/** Drops a settled request's hold row, if it is still there, and its share of the held columns. */
+/** Drops a settled request's hold row, if it is still there (what is held is the sum of the rows). */
 export async function dropHold(q: Queryable, s: Settlement): Promise<void> {
-  const rows = await q.all<{ user_id: number; key_id: number | null; amount: number }>(
-    'DELETE FROM holds WHERE id = ? RETURNING user_id, key_id, amount',
-    [s.holdId],
-  );
-  await releaseDeletedHolds(q, rows);
+  await q.run('DELETE FROM holds WHERE id = ?', [s.holdId]);
 }

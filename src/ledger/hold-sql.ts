@@ -1,0 +1,62 @@
+import type { Queryable } from '../db/index.ts';
+
+// PostgreSQL holds without row locks. What an account has on hold is the sum of its live hold rows;
+// no `held` column exists, so neither a hold nor a settlement does arithmetic on a held counter.
+//
+// Holds for one account are serialised by transaction-scoped advisory locks (never by the users /
+// api_keys rows, which a settlement keeps locked until its synchronous commit has reached the disk):
+// the user's lock, then the key's, always in that order. Each check then reads committed data only:
+//
+// - the next hold for the account starts reading after the previous one committed (an advisory
+//   xact lock is released only after its transaction is visible), so two holds cannot both take the
+//   last points;
+// - a settlement deletes its hold rows and lowers the balance (adds to the key's `used`) in ONE
+//   commit, so a check sees either (old balance, hold present) or (new balance, hold gone): the
+//   available amount moves by hold − cost, never more than the documented overrun (cost > hold);
+// - a guarded debit takes the same user lock before its conditional update (entries.ts).
+//
+// The checks run inside a VOLATILE PL/pgSQL function: there each statement takes a fresh snapshot,
+// AFTER the lock was granted (a single SQL statement would read with the snapshot it took before
+// waiting for the lock, and could miss the hold committed by the transaction it waited for). One
+// call, one round trip: no lock is held across the network.
+
+/** Advisory lock namespaces (classid of the two-int form, which never meets the one-bigint locks). */
+const USER_NS = 0x686c6475; // 'hldu'
+const KEY_NS = 0x686c646b; // 'hldk'
+// Ids past 2^31 share a lock with a smaller id: that only serialises two accounts, never frees one.
+const lockArg = (idSql: string) => `(${idSql} & 2147483647)::int`;
+
+export const PLACE_HOLD_FUNCTION = `CREATE FUNCTION place_hold(p_amount bigint, p_user bigint, p_key bigint, p_id text, p_instance text, p_now bigint)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $fn$
+DECLARE
+  key_found boolean;
+  key_room bigint;
+  free_balance bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(${USER_NS}, ${lockArg('p_user')});
+  PERFORM pg_advisory_xact_lock(${KEY_NS}, ${lockArg('p_key')});
+  SELECT true, k.quota_limit - k.used - COALESCE((SELECT SUM(h.amount) FROM holds h WHERE h.key_id = p_key), 0)
+    INTO key_found, key_room FROM api_keys k WHERE k.id = p_key;
+  IF key_found IS NULL OR key_room < p_amount THEN RETURN 'key'; END IF;
+  SELECT u.balance - COALESCE((SELECT SUM(h.amount) FROM holds h WHERE h.user_id = p_user), 0)
+    INTO free_balance FROM users u WHERE u.id = p_user;
+  IF free_balance IS NULL OR free_balance < p_amount THEN RETURN 'balance'; END IF;
+  INSERT INTO holds (id, user_id, key_id, amount, instance_id, created_at) VALUES (p_id, p_user, p_key, p_amount, p_instance, p_now);
+  RETURN 'ok';
+END
+$fn$`;
+
+export const PLACE_HOLD_PG = 'SELECT place_hold($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, $6::bigint) AS result';
+
+/**
+ * PostgreSQL, inside a transaction: waits for the user's hold lock, so the statements after it see
+ * every hold placed before and none is placed until this transaction ends (a guarded debit).
+ */
+export async function lockHoldsOf(q: Queryable, userId: number): Promise<void> {
+  await q.get(`SELECT pg_advisory_xact_lock(${USER_NS}, ${lockArg('CAST(? AS bigint)')}) AS locked`, [userId]);
+}
+
+/** SQL for what a user has on hold in hold rows (`idSql` names the user id). */
+export const heldByUserSql = (idSql: string) => `(SELECT COALESCE(SUM(h.amount), 0) FROM holds h WHERE h.user_id = ${idSql})`;
+/** SQL for what a key has on hold in hold rows (`idSql` names the key id). */
+export const heldByKeySql = (idSql: string) => `(SELECT COALESCE(SUM(h.amount), 0) FROM holds h WHERE h.key_id = ${idSql})`;

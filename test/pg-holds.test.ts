@@ -1,0 +1,93 @@
+// PostgreSQL holds without row locks (issue 6, PostgreSQL under load): a hold serialises per account on
+// advisory locks and counts the live hold rows, so it never waits on the users / api_keys rows that a
+// settlement keeps locked until its synchronous commit; holds from several instances still cannot
+// take the same points, and a guarded debit counts them too.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser, walletOf } from '../src/accounts/users.ts';
+import { openDatabase, type Database } from '../src/db/index.ts';
+import { migrate } from '../src/db/migrations.ts';
+import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
+import { placeHold } from '../src/ledger/holds.ts';
+import { freshDatabase } from './helpers/gateway.ts';
+
+let a: Database; // two instances: two connection pools on one database
+let b: Database;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  if (!process.env.TEST_DATABASE_URL) return;
+  const fresh = await freshDatabase();
+  drop = fresh.drop;
+  a = await openDatabase(fresh.url);
+  await migrate(a);
+  b = await openDatabase(fresh.url);
+});
+afterAll(async () => {
+  await b?.close();
+  await a?.close();
+  await drop?.();
+});
+
+let n = 0;
+async function account(balance: number, quotaLimit: number | null = null): Promise<{ userId: number; keyId: number }> {
+  const u = await createUser(a, { username: `pgh_${++n}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
+  const k = await a.get<{ id: number }>(
+    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
+    [u.id, `pgh${n}${Date.now()}`, Date.now(), quotaLimit],
+  );
+  return { userId: u.id, keyId: Number(k!.id) };
+}
+
+const hold = (db: Database, acc: { userId: number; keyId: number }, id: string, amount: number) =>
+  placeHold(db, { holdId: id, userId: acc.userId, keyId: acc.keyId, amount, instanceId: 'pg-holds', keyLimited: true });
+
+describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL holds', () => {
+  it('a hold does not wait while a settlement holds the user and key rows locked', async () => {
+    const acc = await account(1000);
+    // Another connection keeps both rows locked, as a settlement does until its commit reaches the disk.
+    const outcome = await a.tx(async (q) => {
+      await q.get('SELECT id FROM users WHERE id = ? FOR UPDATE', [acc.userId]);
+      await q.get('SELECT id FROM api_keys WHERE id = ? FOR UPDATE', [acc.keyId]);
+      let timer: NodeJS.Timeout | undefined;
+      const blocked = new Promise<'blocked'>((r) => (timer = setTimeout(() => r('blocked'), 3000)));
+      const result = await Promise.race([hold(b, acc, 'under-lock', 300), blocked]);
+      clearTimeout(timer);
+      return result;
+    });
+    expect(outcome).toBe('ok');
+    expect(Number((await walletOf(a, acc.userId))!.held)).toBe(300);
+  });
+
+  it('holds from two instances racing for the last points: exactly what the balance and the key limit allow', async () => {
+    const byBalance = await account(1000);
+    const byKey = await account(1_000_000, 500);
+    const race = (acc: { userId: number; keyId: number }, tag: string) =>
+      Promise.all(Array.from({ length: 40 }, (_, i) => hold(i % 2 ? a : b, acc, `${tag}-${i}`, 100)));
+    const [balanceResults, keyResults] = await Promise.all([race(byBalance, 'bal'), race(byKey, 'key')]);
+    expect(balanceResults.filter((r) => r === 'ok')).toHaveLength(10);
+    expect(balanceResults.filter((r) => r === 'balance')).toHaveLength(30);
+    expect(keyResults.filter((r) => r === 'ok')).toHaveLength(5);
+    expect(keyResults.filter((r) => r === 'key')).toHaveLength(35);
+    expect(Number((await walletOf(a, byBalance.userId))!.held)).toBe(1000);
+  });
+
+  it('a guarded debit and concurrent holds cannot together overdraw', async () => {
+    for (let round = 0; round < 5; round++) {
+      const acc = await account(1000);
+      const debit = postEntry(round % 2 ? a : b, { userId: acc.userId, kind: 'adjustment', amount: -600, reference: `debit:${acc.userId}` }).then(
+        () => 600,
+        (err) => {
+          if (err instanceof InsufficientBalanceError) return 0;
+          throw err;
+        },
+      );
+      const holds = Promise.all(Array.from({ length: 10 }, (_, i) => hold(i % 2 ? a : b, acc, `d${acc.userId}-${i}`, 100)));
+      const [debited, results] = await Promise.all([debit, holds]);
+      const held = results.filter((r) => r === 'ok').length * 100;
+      expect(debited + held).toBeLessThanOrEqual(1000);
+      expect(debited + held).toBeGreaterThanOrEqual(1000 - 100); // whoever came last was refused only for lack of points
+      const w = (await walletOf(a, acc.userId))!;
+      expect(Number(w.balance) - Number(w.held)).toBe(1000 - debited - held);
+    }
+  });
+});
