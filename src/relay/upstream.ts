@@ -1,12 +1,13 @@
 import { errors, type Dispatcher } from 'undici';
-import { upstreamUrl, type Channel } from '../channels/registry.ts';
+import { providerOf, upstreamUrl, type Channel } from '../channels/registry.ts';
 import type { UpstreamPools } from './pools.ts';
 import { readLimited } from './read-limited.ts';
 import { RelayError } from './respond.ts';
 
 export interface UpstreamAttemptOptions {
   pools: UpstreamPools;
-  path: string;
+  /** The endpoint path for a channel (after its base URL); by default its provider's chat path. */
+  path?: (channel: Channel) => string;
   maxAttempts: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -45,7 +46,8 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
   let busy = 0;
   for (const channel of channels) {
     if (attempts >= o.maxAttempts) break;
-    const url = upstreamUrl(channel.baseUrl, o.path);
+    const provider = providerOf(channel);
+    const url = upstreamUrl(channel.baseUrl, o.path ? o.path(channel) : provider.chatPath);
     if (!o.pools.take(url.origin)) {
       busy++;
       continue;
@@ -63,7 +65,7 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
       const response = await o.pools.get(url.origin).request({
         path: url.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${channel.apiKey}`, accept: 'application/json, text/event-stream' },
+        headers: provider.headers(channel.apiKey),
         body: o.body(channel),
         signal: o.signal,
         headersTimeout: o.headersTimeoutMs,
