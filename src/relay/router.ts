@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway.ts';
 import { authorize } from './auth.ts';
 import { chatCompletions } from './chat.ts';
-import { RelayError, sendError, sendJson } from './respond.ts';
+import { anthropicErrorBody, countMessageTokens, messages } from './inbound/anthropic.ts';
+import { RelayError, sendError, sendJson, type OpenAIErrorType } from './respond.ts';
 
 // Routes of the public API surface that later work fills in: they answer 501, never hang.
 export const PLANNED = new Set([
@@ -14,8 +15,6 @@ export const PLANNED = new Set([
   'POST /v1/audio/transcriptions',
   'POST /v1/moderations',
   'POST /v1/rerank',
-  'POST /v1/messages',
-  'POST /v1/messages/count_tokens',
 ]);
 
 /** True for paths the relay answers (the caller-facing API), false for the console and management API. */
@@ -39,6 +38,8 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   try {
     if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, query);
     if (route === 'GET /v1/models') return await listModels(gw, req, res, query);
+    if (route === 'POST /v1/messages') return await messages(gw, req, res, query);
+    if (route === 'POST /v1/messages/count_tokens') return await countMessageTokens(gw, req, res, query);
     if (PLANNED.has(route) || path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
     }
@@ -46,11 +47,16 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   } catch (err) {
     if (err instanceof RelayError) {
       // Refusals before the body was read leave it unread: close the connection so it is not parsed as a request.
-      sendError(res, err, req.complete ? {} : { connection: 'close' });
+      const headers: Record<string, string> = req.complete ? {} : { connection: 'close' };
+      // Anthropic callers (Claude Code, @anthropic-ai/sdk) read errors only in Anthropic's shape.
+      if (path.startsWith('/v1/messages')) sendJson(res, err.status, anthropicErrorBody(err), headers);
+      else sendError(res, err, headers);
       if (!req.complete) req.resume();
       return;
     }
     gw.log.error({ err }, 'relay fault');
-    sendError(res, new RelayError(500, 'server_error', 'Internal error in the gateway. It has been logged.', 'server_error'));
+    const fault = new RelayError(500, 'server_error', 'Internal error in the gateway. It has been logged.', 'server_error' satisfies OpenAIErrorType);
+    if (path.startsWith('/v1/messages')) sendJson(res, 500, anthropicErrorBody(fault));
+    else sendError(res, fault);
   }
 }
