@@ -6,7 +6,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { providerOf, type Channel } from '../../channels/registry.ts';
 import type { Gateway } from '../../gateway.ts';
-import type { TokenUsage } from '../../pricing/cost.ts';
 import type { AnthropicMessagesRequest } from '../protocols/anthropic.ts';
 import { authorize } from '../auth.ts';
 import type { RequestBill } from '../bill.ts';
@@ -14,10 +13,9 @@ import { readBody } from '../body.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
 import { readLimited } from '../read-limited.ts';
 import { RelayError, sendJson } from '../respond.ts';
-import { MAX_EVENT_BYTES } from '../sse-tap.ts';
-import { billableUsage, CountingDecoder, EventFramer, NO_OUTPUT } from '../stream-meter.ts';
+import { chargeMetered, pipeMeteredStream } from '../metered-stream.ts';
 import { countTokens, estimatePromptTokens } from '../tokens.ts';
-import { anthropicToOpenAI, StreamTranslator, TranslationError } from '../translate/index.ts';
+import { anthropicToOpenAI, TranslationError } from '../translate/index.ts';
 import { decodeAnthropicUsage } from '../translate/anthropic-response.ts';
 import { AnthropicStreamDecoder, AnthropicStreamEncoder } from '../translate/anthropic-stream.ts';
 import type { Usage } from '../translate/ir.ts';
@@ -128,7 +126,13 @@ async function relayMessages(gw: Gateway, msg: MessagesRequest, channels: Channe
   }
   const contentType = String(result.response.headers['content-type'] ?? '');
   if (msg.stream && contentType.includes('text/event-stream')) {
-    await pipeMessagesStream(msg, native, result.response.body, bill, res, signal, idHeader);
+    const metered = {
+      decoder: native ? new AnthropicStreamDecoder() : new OpenAIStreamDecoder(),
+      encoder: native ? null : new AnthropicStreamEncoder({ model: msg.model }),
+      errorEvent: (message: string) => anthropicErrorEvent('api_error', message),
+      promptEstimate: () => promptEstimate(msg),
+    };
+    await pipeMeteredStream(metered, result.response.body, bill, res, signal, idHeader);
     return;
   }
   const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
@@ -155,129 +159,14 @@ async function relayMessages(gw: Gateway, msg: MessagesRequest, channels: Channe
       throw err;
     }
   }
-  await chargeFor(bill, msg, usage, { text, bytes: 0, complete: true, events: 1 }, 200, null);
+  await chargeMetered(bill, usage, { text, bytes: 0, complete: true, events: 1 }, () => promptEstimate(msg), 200, null);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...idHeader });
   res.end(out);
 }
 
-/** What a stream delivered, for billing when the provider's usage is missing or cut short. */
-interface Delivered {
-  text: string;
-  bytes: number;
-  complete: boolean;
-  events: number;
-}
-
-/**
- * Bills the provider's usage when it sent one. A stream cut before its end is billed at least for
- * the text delivered (message_start carries only a placeholder output count). No usage at all: our
- * count, flagged estimated; nothing delivered: the hold is released.
- */
-async function chargeFor(bill: RequestBill, msg: MessagesRequest, usage: Usage | undefined, d: Delivered, status: number, error: string | null): Promise<void> {
-  let billable: TokenUsage | null = null;
-  if (usage) {
-    const b = billableUsage(usage);
-    if (typeof b === 'string') bill.warnInvalidUsage(b);
-    else billable = b;
-  }
-  if (billable && d.complete) {
-    await bill.charge(billable, { estimated: false, status, error });
-    return;
-  }
-  if (d.events === 0) {
-    await bill.release(status === 200 ? 502 : status, error ?? 'upstream stream carried no events');
-    return;
-  }
-  const counted = (await countTokens(d.text)) + Math.ceil(d.bytes / 4);
-  if (billable) {
-    await bill.charge({ ...billable, completionTokens: Math.max(billable.completionTokens, counted) }, { estimated: counted > billable.completionTokens, status, error });
-    return;
-  }
-  const prompt = await estimatePromptTokens(msg.body.system ? [{ content: msg.body.system }, ...msg.body.messages] : msg.body.messages);
-  await bill.charge({ promptTokens: prompt, completionTokens: counted, cachedTokens: 0 }, { estimated: true, status, error });
-}
-
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.once('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 const anthropicErrorEvent = (type: string, message: string) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
 
-/**
- * Streams to an Anthropic caller. Passthrough: the upstream's bytes, whole events at a time, with a
- * decoder alongside that only meters. Translated: the OpenAI chunks become Anthropic events. A cut
- * or an early end gets one in-band `error` event; what was delivered is billed.
- */
-async function pipeMessagesStream(
-  msg: MessagesRequest,
-  native: boolean,
-  upstream: NodeJS.ReadableStream & { destroy(): void },
-  bill: RequestBill,
-  res: ServerResponse,
-  signal: AbortSignal,
-  headers: Record<string, string>,
-): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
-  const counter = new CountingDecoder(native ? new AnthropicStreamDecoder() : new OpenAIStreamDecoder());
-  const tr = new StreamTranslator(counter, native ? NO_OUTPUT : new AnthropicStreamEncoder({ model: msg.model }));
-  const framer = native ? new EventFramer(MAX_EVENT_BYTES) : null;
-  let status = 200;
-  let error: string | null = null;
-  const write = async (out: string | Buffer | null) => {
-    if (out && out.length && !res.write(out)) await drained(res, signal);
-  };
-  try {
-    for await (const chunk of upstream) {
-      if (framer) {
-        const whole = framer.push(chunk as Buffer);
-        if (whole) {
-          tr.push(whole);
-          await write(whole);
-        }
-      } else {
-        await write(tr.push(chunk as Buffer));
-      }
-      if (signal.aborted) break;
-    }
-    if (!signal.aborted) {
-      const upstreamErrored = tr.closed && !tr.complete; // passthrough: the upstream's own error event was forwarded
-      const tail = tr.end(); // translated: an early end becomes an in-band error here
-      if (native && !tr.complete) {
-        status = 502;
-        error = upstreamErrored ? 'upstream sent an error event' : 'upstream stream ended before message_stop';
-        if (!upstreamErrored) await write(anthropicErrorEvent('api_error', 'The upstream provider interrupted the stream (it ended before message_stop). The delivered part is billed.'));
-      } else {
-        if (!tr.complete) {
-          status = 502;
-          error = 'upstream stream ended before [DONE]';
-        }
-        await write(tail);
-      }
-    }
-  } catch (err) {
-    status = 502;
-    error = `upstream stream interrupted: ${(err as Error).message}`;
-    if (!res.destroyed && !signal.aborted) {
-      const message = 'The upstream provider interrupted the stream. The delivered part is billed.';
-      res.write(native ? anthropicErrorEvent('api_error', message) : tr.fail(message, 'api_error'));
-    }
-  }
-  if (signal.aborted) {
-    status = 499;
-    error = 'client closed the connection during the stream';
-    upstream.destroy();
-  }
-  await chargeFor(bill, msg, tr.usage, { text: counter.text, bytes: counter.uncountedBytes, complete: tr.complete && status === 200, events: counter.events }, status, error);
-  res.end();
-}
+const promptEstimate = (msg: MessagesRequest) => estimatePromptTokens(msg.body.system ? [{ content: msg.body.system }, ...msg.body.messages] : msg.body.messages);
 
 /** Text of Anthropic content blocks, for a count when the provider sent no usage. */
 function blocksText(content: unknown): string {
