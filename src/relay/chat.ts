@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { providerOf, type Channel } from '../channels/registry.ts';
+import type { Channel } from '../channels/registry.ts';
+import { answerFromAnthropic, mixedBody, servesChat, speaksOpenAI } from './chat-translated.ts';
 import type { Gateway } from '../gateway.ts';
 import { authorize } from './auth.ts';
 import type { RequestBill } from './bill.ts';
@@ -13,23 +14,24 @@ import { completionText, countTokens, estimatePromptTokens } from './tokens.ts';
 import { callUpstream, isRefusal } from './upstream.ts';
 import { readOpenAIUsage } from './usage.ts';
 
-/** Channels an OpenAI chat caller can use today: those speaking OpenAI chat (passthrough). */
-const speaksOpenAI = (ch: Channel) => providerOf(ch).protocol === 'openai';
-
 export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
   const startedAt = performance.now();
   const createdAt = Date.now();
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const chat = parseChatRequest(await readBody(req, gw.config.MAX_BODY_BYTES));
-  const held = { model: chat.model, stream: chat.stream, bodyBytes: chat.raw.length, maxTokens: chat.maxTokens, choices: chat.choices, accepts: speaksOpenAI };
+  const held = { model: chat.model, stream: chat.stream, bodyBytes: chat.raw.length, maxTokens: chat.maxTokens, choices: chat.choices, accepts: servesChat };
   await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relay(gw, chat, channels, bill, res, signal));
 }
 
 async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: upstreamBody(chat) });
+  const passthrough = upstreamBody(chat);
+  // Only a list with a non-OpenAI channel pays for the translating body function.
+  const body = channels.every(speaksOpenAI) ? passthrough : mixedBody(gw, chat, bill, passthrough);
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
   const idHeader = { 'x-moleapi-request-id': bill.ctx.requestId };
+  if (!speaksOpenAI(result.channel)) return answerFromAnthropic(gw, chat, result, bill, res, signal, idHeader);
   if (isRefusal(result)) {
     // The provider refused the caller's input: nothing was generated, so nothing is charged.
     await bill.release(result.status, `upstream refused: HTTP ${result.status}`);

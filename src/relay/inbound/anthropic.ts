@@ -21,6 +21,7 @@ import { AnthropicStreamDecoder, AnthropicStreamEncoder } from '../translate/ant
 import type { Usage } from '../translate/ir.ts';
 import { OpenAIStreamDecoder } from '../translate/openai-stream.ts';
 import { callUpstream, isRefusal } from '../upstream.ts';
+import { untranslatable, upstreamMessage } from '../chat-translated.ts';
 
 interface MessagesRequest {
   raw: Buffer;
@@ -95,10 +96,7 @@ function upstreamBody(msg: MessagesRequest): (channel: Channel) => Buffer | stri
       try {
         translated = anthropicToOpenAI.request(msg.body).body;
       } catch (err) {
-        if (err instanceof TranslationError) {
-          throw new RelayError(400, 'untranslatable_field', `Cannot translate this request for the selected provider: ${err.message}`, 'invalid_request_error', err.field);
-        }
-        throw err;
+        throw err instanceof TranslationError ? untranslatable(err) : err;
       }
       out = JSON.stringify({ ...translated, model, ...(msg.stream ? { stream_options: { include_usage: true } } : {}) });
     }
@@ -178,17 +176,6 @@ function blocksText(content: unknown): string {
     else if (b?.type === 'tool_use') text += JSON.stringify(b.input ?? {});
   }
   return text;
-}
-
-function upstreamMessage(body: Buffer): string {
-  try {
-    const j = JSON.parse(body.toString('utf8'));
-    const m = j?.error?.message ?? j?.message;
-    if (typeof m === 'string') return m;
-  } catch {
-    /* not JSON: the raw text below */
-  }
-  return body.toString('utf8').slice(0, 500);
 }
 
 /** Anthropic's error type for an HTTP status. */
