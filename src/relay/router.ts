@@ -3,6 +3,7 @@ import type { Gateway } from '../gateway.ts';
 import { authorize } from './auth.ts';
 import { chatCompletions } from './chat.ts';
 import { anthropicErrorBody, countMessageTokens, messages } from './inbound/anthropic.ts';
+import { geminiErrorBody, geminiRoute, generateContent } from './inbound/gemini.ts';
 import { RelayError, sendError, sendJson, type OpenAIErrorType } from './respond.ts';
 
 // Routes of the public API surface that later work fills in: they answer 501, never hang.
@@ -40,6 +41,12 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
     if (route === 'GET /v1/models') return await listModels(gw, req, res, query);
     if (route === 'POST /v1/messages') return await messages(gw, req, res, query);
     if (route === 'POST /v1/messages/count_tokens') return await countMessageTokens(gw, req, res, query);
+    if (req.method === 'POST' && path.startsWith('/v1beta/models/')) {
+      const g = geminiRoute(path);
+      if (g && (g.method === 'generateContent' || g.method === 'streamGenerateContent')) {
+        return await generateContent(gw, req, res, query, g.model, g.method === 'streamGenerateContent');
+      }
+    }
     if (PLANNED.has(route) || path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
     }
@@ -50,6 +57,7 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
       const headers: Record<string, string> = req.complete ? {} : { connection: 'close' };
       // Anthropic callers (Claude Code, @anthropic-ai/sdk) read errors only in Anthropic's shape.
       if (path.startsWith('/v1/messages')) sendJson(res, err.status, anthropicErrorBody(err), headers);
+      else if (path.startsWith('/v1beta/')) sendJson(res, err.status, geminiErrorBody(err.status, err.message), headers);
       else sendError(res, err, headers);
       if (!req.complete) req.resume();
       return;
@@ -57,6 +65,7 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
     gw.log.error({ err }, 'relay fault');
     const fault = new RelayError(500, 'server_error', 'Internal error in the gateway. It has been logged.', 'server_error' satisfies OpenAIErrorType);
     if (path.startsWith('/v1/messages')) sendJson(res, 500, anthropicErrorBody(fault));
+    else if (path.startsWith('/v1beta/')) sendJson(res, 500, geminiErrorBody(500, fault.message));
     else sendError(res, fault);
   }
 }
