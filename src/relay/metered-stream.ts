@@ -82,7 +82,7 @@ export async function pipeMeteredStream(
   headers: Record<string, string>,
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
-  const counter = new CountingDecoder(m.decoder);
+  const counter = new CountingDecoder(m.decoder, m.encoder === null);
   const tr = new StreamTranslator(counter, m.encoder ?? NO_OUTPUT);
   const framer = m.encoder ? null : new EventFramer(MAX_EVENT_BYTES);
   let status = 200;

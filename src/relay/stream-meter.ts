@@ -3,6 +3,7 @@
 // delivered text so a stream without usage (or cut before its final usage) is billed on a count.
 import type { EventSourceMessage } from 'eventsource-parser';
 import type { TokenUsage } from '../pricing/cost.ts';
+import { TranslationError } from './translate/errors.ts';
 import type { Usage } from './translate/ir.ts';
 import type { StreamDecoder, StreamEncoder } from './translate/stream.ts';
 import { MAX_USAGE_TOKENS } from './usage.ts';
@@ -27,10 +28,23 @@ export class CountingDecoder implements StreamDecoder {
   /** Intermediate events decoded so far (0: nothing was delivered). */
   events = 0;
 
-  constructor(private readonly inner: StreamDecoder) {}
+  /**
+   * `lenient`: the decoder only meters a passthrough stream, so what it cannot express in the common
+   * form (Anthropic server-tool blocks, …) is skipped instead of ending the stream.
+   */
+  constructor(
+    private readonly inner: StreamDecoder,
+    private readonly lenient = false,
+  ) {}
 
   event(e: EventSourceMessage) {
-    const out = this.inner.event(e);
+    let out;
+    try {
+      out = this.inner.event(e);
+    } catch (err) {
+      if (this.lenient && err instanceof TranslationError) return [];
+      throw err;
+    }
     this.events += out.length;
     for (const ev of out) {
       if (ev.type === 'text' || ev.type === 'thinking') this.add(ev.text);
