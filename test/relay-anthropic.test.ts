@@ -316,6 +316,16 @@ describe('/v1/messages refusals in Anthropic shape', () => {
     await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 5 }));
   });
 
+  it('GET /v1/models answers in Anthropic\'s format to an Anthropic client, in OpenAI\'s otherwise', async () => {
+    const s = await setup('anthropic', 'listed');
+    const page = await s.sdk.models.list();
+    expect(page.data.map((m) => m.id)).toContain(s.model);
+    expect(page.data.find((m) => m.id === s.model)).toMatchObject({ type: 'model', display_name: s.model });
+    const openaiStyle = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${s.key}` } }).then((r) => r.json());
+    expect(openaiStyle).toMatchObject({ object: 'list' });
+    expect(openaiStyle.data.find((m: any) => m.id === s.model)).toMatchObject({ object: 'model' });
+  });
+
   it('count_tokens answers a local estimate and bills nothing', async () => {
     const s = await setup('anthropic', 'count');
     const r = await s.sdk.messages.countTokens({ model: s.model, messages: HELLO });

@@ -120,6 +120,13 @@ describe('Gemini generateContent (translated)', () => {
     await expectBilled(s.client, s.model, before, cost(10, delivered), { completionTokens: delivered, status: 502, estimated: true });
   });
 
+  it('GET /v1beta/models lists the key\'s models in Gemini\'s format', async () => {
+    const s = await setup('openai', 'listed');
+    const names: string[] = [];
+    for await (const m of await s.ai.models.list()) names.push(m.name ?? '');
+    expect(names).toContain(`models/${s.model}`);
+  });
+
   it("errors in Google's shape: 401 without a key, 404 for an unknown model, 400 for an untranslatable field", async () => {
     const s = await setup('openai', 'errs');
     const post = (path: string, headers: Record<string, string>, body: unknown) =>

@@ -23,10 +23,19 @@ export function isRelayPath(path: string): boolean {
   return path.startsWith('/v1/') || path === '/v1' || path.startsWith('/v1beta/');
 }
 
-async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string) {
+async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, path: string) {
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const models = gw.channels.modelsIn(auth.key.group).filter((m) => gw.pricing.prices.has(m) && auth.allowModel(m));
-  sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
+  // The caller's format: Gemini on /v1beta; Anthropic when anthropic-version is sent (product.md says with
+  // x-api-key, but @anthropic-ai/sdk 1.x sends its key as Authorization: Bearer).
+  if (path === '/v1beta/models') {
+    sendJson(res, 200, { models: models.map((id) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ['generateContent', 'streamGenerateContent'] })) });
+  } else if (req.headers['anthropic-version']) {
+    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }));
+    sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+  } else {
+    sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
+  }
 }
 
 export async function handleRelay(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -38,7 +47,7 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   const route = `${req.method} ${path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') : path}`;
   try {
     if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, query);
-    if (route === 'GET /v1/models') return await listModels(gw, req, res, query);
+    if (route === 'GET /v1/models' || route === 'GET /v1beta/models') return await listModels(gw, req, res, query, route.slice(4));
     if (route === 'POST /v1/messages') return await messages(gw, req, res, query);
     if (route === 'POST /v1/messages/count_tokens') return await countMessageTokens(gw, req, res, query);
     if (req.method === 'POST' && path.startsWith('/v1beta/models/')) {
