@@ -109,6 +109,16 @@ describe('POST /v1/messages → anthropic channel (passthrough)', () => {
     expect(JSON.stringify(sent[0]!.headers)).not.toContain(s.key);
   });
 
+  it('the caller\'s anthropic-beta header reaches an anthropic channel, not an openai one', async () => {
+    const s = await setup('anthropic', 'beta');
+    const beta = 'interleaved-thinking-2025-05-14,context-1m-2025-08-07';
+    await s.sdk.messages.create({ model: s.model, max_tokens: 5, messages: HELLO }, { headers: { 'anthropic-beta': beta } });
+    expect(ant.requests.find((r) => r.body?.model === s.model)!.headers['anthropic-beta']).toBe(beta);
+    const o = await setup('openai', 'beta');
+    await o.sdk.messages.create({ model: o.model, max_tokens: 5, messages: HELLO }, { headers: { 'anthropic-beta': beta } });
+    expect(oai.requests.find((r) => r.body?.model === o.model)!.headers['anthropic-beta']).toBeUndefined();
+  });
+
   it('stream: the upstream events as is, billed from message_start + message_delta usage incl. cache reads and writes', async () => {
     const s = await setup('anthropic', 'cached');
     const before = await wallet(s.client);

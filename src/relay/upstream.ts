@@ -15,6 +15,8 @@ export interface UpstreamAttemptOptions {
   maxResponseBytes: number;
   signal: AbortSignal;
   body: (channel: Channel) => Buffer | string;
+  /** Caller headers to pass to a channel besides its provider's own (Anthropic's anthropic-beta), or null. */
+  headers?: (channel: Channel) => Record<string, string> | null;
 }
 
 export interface UpstreamSuccess {
@@ -65,7 +67,7 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
       const response = await o.pools.get(url.origin).request({
         path: url.path,
         method: 'POST',
-        headers: provider.headers(channel.apiKey),
+        headers: withCallerHeaders(provider.headers(channel.apiKey), o.headers?.(channel)),
         body: o.body(channel),
         signal: o.signal,
         headersTimeout: o.headersTimeoutMs,
@@ -108,4 +110,8 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
 
 export function isRefusal(r: UpstreamSuccess | UpstreamRefusal): r is UpstreamRefusal {
   return !('response' in r);
+}
+
+function withCallerHeaders(own: Record<string, string>, caller: Record<string, string> | null | undefined): Record<string, string> {
+  return caller ? { ...own, ...caller } : own;
 }

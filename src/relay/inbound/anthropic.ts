@@ -65,7 +65,10 @@ export async function messages(gw: Gateway, req: IncomingMessage, res: ServerRes
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const msg = parseMessagesRequest(await readBody(req, gw.config.MAX_BODY_BYTES));
   const held = { model: msg.model, stream: msg.stream, bodyBytes: msg.raw.length, maxTokens: msg.maxTokens, choices: 1, accepts: servesMessages };
-  await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relayMessages(gw, msg, channels, bill, res, signal));
+  // Beta features the caller opted into (Claude Code sends several) must reach Anthropic with its body.
+  const beta = req.headers['anthropic-beta'];
+  const callerHeaders = typeof beta === 'string' && beta ? { 'anthropic-beta': beta } : null;
+  await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relayMessages(gw, msg, channels, bill, res, signal, callerHeaders));
 }
 
 /** A local estimate (gpt tokenizer, not Claude's): count_tokens is free and calls no upstream. */
@@ -105,8 +108,17 @@ function upstreamBody(msg: MessagesRequest): (channel: Channel) => Buffer | stri
   };
 }
 
-async function relayMessages(gw: Gateway, msg: MessagesRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: upstreamBody(msg) });
+async function relayMessages(
+  gw: Gateway,
+  msg: MessagesRequest,
+  channels: Channel[],
+  bill: RequestBill,
+  res: ServerResponse,
+  signal: AbortSignal,
+  callerHeaders: Record<string, string> | null,
+) {
+  const headers = callerHeaders ? (ch: Channel) => (providerOf(ch).protocol === 'anthropic' ? callerHeaders : null) : undefined;
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: upstreamBody(msg), ...(headers ? { headers } : {}) });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
   const native = providerOf(result.channel).protocol === 'anthropic';
