@@ -2,8 +2,12 @@ import type { Database } from '../db/index.ts';
 import { ReloadOrder } from '../lib/reload-order.ts';
 import { SecretBox } from '../lib/secret-box.ts';
 
-export type ChannelType = 'openai';
-export const CHANNEL_TYPES: readonly ChannelType[] = ['openai'];
+import { CHANNEL_TYPES, PROVIDERS, type ChannelType, type Provider } from '../providers/index.ts';
+
+export { CHANNEL_TYPES, type ChannelType };
+
+/** The provider entry of a channel's type. */
+export const providerOf = (ch: Channel): Provider => PROVIDERS[ch.type];
 
 export interface Channel {
   id: number;

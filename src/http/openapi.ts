@@ -52,6 +52,22 @@ const ModelList = z
   })
   .openapi('ModelList');
 
+const AnthropicError = z
+  .object({ type: z.literal('error'), error: z.object({ type: z.string().openapi({ example: 'authentication_error' }), message: z.string() }) })
+  .openapi('AnthropicError');
+
+const MessagesRequest = z
+  .looseObject({
+    model: z.string().min(1),
+    max_tokens: z.number().int().positive(),
+    messages: z.array(z.looseObject({ role: z.string(), content: z.unknown() })).min(1),
+    system: z.unknown().optional(),
+    stream: z.boolean().optional(),
+  })
+  .openapi('MessagesRequest', { description: "Anthropic's Messages request; forwarded as is to Anthropic channels, translated for OpenAI channels" });
+
+const aErr = (description: string) => ({ description, content: { 'application/json': { schema: AnthropicError } } });
+
 const err = (description: string) => ({ description, content: { 'application/json': { schema: OpenAIError } } });
 const keyAuth = [{ apiKey: [] }];
 
@@ -94,6 +110,35 @@ export function describeRelay(app: OpenAPIHono<Env>): void {
     tags: ['relay'],
     security: keyAuth,
     responses: { 200: { description: 'OK', content: { 'application/json': { schema: ModelList } } }, 401: err('`invalid_api_key`') },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/v1/messages',
+    summary: 'Anthropic-compatible Messages, streaming or not (key as x-api-key or Authorization: Bearer)',
+    tags: ['relay'],
+    security: keyAuth,
+    request: { body: { required: true, content: { 'application/json': { schema: MessagesRequest } } } },
+    responses: {
+      200: {
+        description: "The message (JSON), or with stream: true Anthropic's server-sent events message_start … message_stop",
+        content: { 'application/json': { schema: z.looseObject({ id: z.string(), type: z.literal('message') }) }, 'text/event-stream': { schema: z.string() } },
+      },
+      400: aErr('invalid_request_error: bad JSON, missing model / messages / max_tokens, or a field the selected provider cannot take'),
+      401: aErr('authentication_error'),
+      403: aErr('permission_error: model or IP not allowed'),
+      404: aErr('not_found_error: unknown model'),
+      429: aErr('rate_limit_error: balance or key limit too low for the hold on max_tokens'),
+      502: aErr('api_error: upstream failure'),
+    },
+  });
+  reg.registerPath({
+    method: 'post',
+    path: '/v1/messages/count_tokens',
+    summary: "A local estimate of the prompt's tokens (the gateway's tokenizer, not the provider's); free",
+    tags: ['relay'],
+    security: keyAuth,
+    request: { body: { required: true, content: { 'application/json': { schema: MessagesRequest.partial({ max_tokens: true }) } } } },
+    responses: { 200: { description: 'OK', content: { 'application/json': { schema: z.object({ input_tokens: z.number().int() }) } } }, 401: aErr('authentication_error') },
   });
   for (const route of PLANNED) {
     const [method, path] = route.split(' ') as [string, string];

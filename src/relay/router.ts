@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway.ts';
 import { authorize } from './auth.ts';
 import { chatCompletions } from './chat.ts';
-import { RelayError, sendError, sendJson } from './respond.ts';
+import { anthropicErrorBody, countMessageTokens, messages } from './inbound/anthropic.ts';
+import { geminiErrorBody, geminiRoute, generateContent } from './inbound/gemini.ts';
+import { RelayError, sendError, sendJson, type OpenAIErrorType } from './respond.ts';
 
 // Routes of the public API surface that later work fills in: they answer 501, never hang.
 export const PLANNED = new Set([
@@ -14,8 +16,6 @@ export const PLANNED = new Set([
   'POST /v1/audio/transcriptions',
   'POST /v1/moderations',
   'POST /v1/rerank',
-  'POST /v1/messages',
-  'POST /v1/messages/count_tokens',
 ]);
 
 /** True for paths the relay answers (the caller-facing API), false for the console and management API. */
@@ -23,10 +23,19 @@ export function isRelayPath(path: string): boolean {
   return path.startsWith('/v1/') || path === '/v1' || path.startsWith('/v1beta/');
 }
 
-async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string) {
+async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, path: string) {
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const models = gw.channels.modelsIn(auth.key.group).filter((m) => gw.pricing.prices.has(m) && auth.allowModel(m));
-  sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
+  // The caller's format: Gemini on /v1beta; Anthropic when anthropic-version is sent (product.md says with
+  // x-api-key, but @anthropic-ai/sdk 1.x sends its key as Authorization: Bearer).
+  if (path === '/v1beta/models') {
+    sendJson(res, 200, { models: models.map((id) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ['generateContent', 'streamGenerateContent'] })) });
+  } else if (req.headers['anthropic-version']) {
+    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }));
+    sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+  } else {
+    sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
+  }
 }
 
 export async function handleRelay(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -38,7 +47,15 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   const route = `${req.method} ${path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') : path}`;
   try {
     if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, query);
-    if (route === 'GET /v1/models') return await listModels(gw, req, res, query);
+    if (route === 'GET /v1/models' || route === 'GET /v1beta/models') return await listModels(gw, req, res, query, route.slice(4));
+    if (route === 'POST /v1/messages') return await messages(gw, req, res, query);
+    if (route === 'POST /v1/messages/count_tokens') return await countMessageTokens(gw, req, res, query);
+    if (req.method === 'POST' && path.startsWith('/v1beta/models/')) {
+      const g = geminiRoute(path);
+      if (g && (g.method === 'generateContent' || g.method === 'streamGenerateContent')) {
+        return await generateContent(gw, req, res, query, g.model, g.method === 'streamGenerateContent');
+      }
+    }
     if (PLANNED.has(route) || path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
     }
@@ -46,11 +63,18 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   } catch (err) {
     if (err instanceof RelayError) {
       // Refusals before the body was read leave it unread: close the connection so it is not parsed as a request.
-      sendError(res, err, req.complete ? {} : { connection: 'close' });
+      const headers: Record<string, string> = req.complete ? {} : { connection: 'close' };
+      // Anthropic callers (Claude Code, @anthropic-ai/sdk) read errors only in Anthropic's shape.
+      if (path.startsWith('/v1/messages')) sendJson(res, err.status, anthropicErrorBody(err), headers);
+      else if (path.startsWith('/v1beta/')) sendJson(res, err.status, geminiErrorBody(err.status, err.message), headers);
+      else sendError(res, err, headers);
       if (!req.complete) req.resume();
       return;
     }
     gw.log.error({ err }, 'relay fault');
-    sendError(res, new RelayError(500, 'server_error', 'Internal error in the gateway. It has been logged.', 'server_error'));
+    const fault = new RelayError(500, 'server_error', 'Internal error in the gateway. It has been logged.', 'server_error' satisfies OpenAIErrorType);
+    if (path.startsWith('/v1/messages')) sendJson(res, 500, anthropicErrorBody(fault));
+    else if (path.startsWith('/v1beta/')) sendJson(res, 500, geminiErrorBody(500, fault.message));
+    else sendError(res, fault);
   }
 }

@@ -4,7 +4,7 @@ import { RequestBill } from './bill.ts';
 import { OpenAIStreamTap } from './sse-tap.ts';
 import { estimatePromptTokens } from './tokens.ts';
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+export function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

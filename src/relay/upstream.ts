@@ -1,12 +1,13 @@
 import { errors, type Dispatcher } from 'undici';
-import { upstreamUrl, type Channel } from '../channels/registry.ts';
+import { providerOf, upstreamUrl, type Channel } from '../channels/registry.ts';
 import type { UpstreamPools } from './pools.ts';
 import { readLimited } from './read-limited.ts';
 import { RelayError } from './respond.ts';
 
 export interface UpstreamAttemptOptions {
   pools: UpstreamPools;
-  path: string;
+  /** The endpoint path for a channel (after its base URL); by default its provider's chat path. */
+  path?: (channel: Channel) => string;
   maxAttempts: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -14,6 +15,8 @@ export interface UpstreamAttemptOptions {
   maxResponseBytes: number;
   signal: AbortSignal;
   body: (channel: Channel) => Buffer | string;
+  /** Caller headers to pass to a channel besides its provider's own (Anthropic's anthropic-beta), or null. */
+  headers?: (channel: Channel) => Record<string, string> | null;
 }
 
 export interface UpstreamSuccess {
@@ -45,7 +48,8 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
   let busy = 0;
   for (const channel of channels) {
     if (attempts >= o.maxAttempts) break;
-    const url = upstreamUrl(channel.baseUrl, o.path);
+    const provider = providerOf(channel);
+    const url = upstreamUrl(channel.baseUrl, o.path ? o.path(channel) : provider.chatPath);
     if (!o.pools.take(url.origin)) {
       busy++;
       continue;
@@ -63,7 +67,7 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
       const response = await o.pools.get(url.origin).request({
         path: url.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${channel.apiKey}`, accept: 'application/json, text/event-stream' },
+        headers: withCallerHeaders(provider.headers(channel.apiKey), o.headers?.(channel)),
         body: o.body(channel),
         signal: o.signal,
         headersTimeout: o.headersTimeoutMs,
@@ -106,4 +110,8 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
 
 export function isRefusal(r: UpstreamSuccess | UpstreamRefusal): r is UpstreamRefusal {
   return !('response' in r);
+}
+
+function withCallerHeaders(own: Record<string, string>, caller: Record<string, string> | null | undefined): Record<string, string> {
+  return caller ? { ...own, ...caller } : own;
 }

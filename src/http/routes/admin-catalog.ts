@@ -9,9 +9,10 @@ import { IdParam, IsoTime, json, jsonBody, Ok, SESSION, sessionErrors } from '..
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const channelFields = {
   name: z.string().trim().min(1).max(128),
-  type: z.enum(CHANNEL_TYPES as [string, ...string[]]),
+  type: z.enum(CHANNEL_TYPES as [string, ...string[]]).openapi({ description: 'openai (and OpenAI-compatible vendors) or anthropic' }),
   baseUrl: httpUrl.openapi({
-    description: 'Without a path, /v1/chat/completions is appended; with one (https://host/v1), /chat/completions',
+    description:
+      'Without a path, /v1/chat/completions (openai) or /v1/messages (anthropic) is appended; with one (https://host/v1), /chat/completions or /messages',
     example: 'https://api.openai.com',
   }),
   apiKey: z.string().min(1).max(4096).openapi({ description: 'The upstream secret; write-only (answers show a mask)' }),

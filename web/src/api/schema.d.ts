@@ -2150,11 +2150,14 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @enum {string} */
-                        type: "openai";
+                        /**
+                         * @description openai (and OpenAI-compatible vendors) or anthropic
+                         * @enum {string}
+                         */
+                        type: "openai" | "anthropic";
                         /**
                          * Format: uri
-                         * @description Without a path, /v1/chat/completions is appended; with one (https://host/v1), /chat/completions
+                         * @description Without a path, /v1/chat/completions (openai) or /v1/messages (anthropic) is appended; with one (https://host/v1), /chat/completions or /messages
                          * @example https://api.openai.com
                          */
                         baseUrl: string;
@@ -2397,11 +2400,14 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        /** @enum {string} */
-                        type?: "openai";
+                        /**
+                         * @description openai (and OpenAI-compatible vendors) or anthropic
+                         * @enum {string}
+                         */
+                        type?: "openai" | "anthropic";
                         /**
                          * Format: uri
-                         * @description Without a path, /v1/chat/completions is appended; with one (https://host/v1), /chat/completions
+                         * @description Without a path, /v1/chat/completions (openai) or /v1/messages (anthropic) is appended; with one (https://host/v1), /chat/completions or /messages
                          * @example https://api.openai.com
                          */
                         baseUrl?: string;
@@ -4868,6 +4874,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Anthropic-compatible Messages, streaming or not (key as x-api-key or Authorization: Bearer) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MessagesRequest"];
+                };
+            };
+            responses: {
+                /** @description The message (JSON), or with stream: true Anthropic's server-sent events message_start … message_stop */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            type: "message";
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description invalid_request_error: bad JSON, missing model / messages / max_tokens, or a field the selected provider cannot take */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+                /** @description authentication_error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+                /** @description permission_error: model or IP not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+                /** @description not_found_error: unknown model */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+                /** @description rate_limit_error: balance or key limit too low for the hold on max_tokens */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+                /** @description api_error: upstream failure */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A local estimate of the prompt's tokens (the gateway's tokenizer, not the provider's); free */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        max_tokens?: number;
+                        messages: ({
+                            role: string;
+                            content?: unknown;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        system?: unknown;
+                        stream?: boolean;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            input_tokens: number;
+                        };
+                    };
+                };
+                /** @description authentication_error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AnthropicError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/completions": {
         parameters: {
             query?: never;
@@ -5121,78 +5292,6 @@ export interface paths {
         trace?: never;
     };
     "/v1/rerank": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description `not_implemented` */
-                501: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["OpenAIError"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/messages": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description `not_implemented` */
-                501: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["OpenAIError"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/messages/count_tokens": {
         parameters: {
             query?: never;
             header?: never;
@@ -5551,7 +5650,7 @@ export interface components {
             id: number;
             name: string;
             /** @enum {string} */
-            type: "openai";
+            type: "openai" | "anthropic";
             baseUrl: string;
             /** @description Masked; null while the stored key cannot be decrypted */
             apiKey: string | null;
@@ -5782,6 +5881,30 @@ export interface components {
                 created: number;
                 owned_by: string;
             }[];
+        };
+        AnthropicError: {
+            /** @enum {string} */
+            type: "error";
+            error: {
+                /** @example authentication_error */
+                type: string;
+                message: string;
+            };
+        };
+        /** @description Anthropic's Messages request; forwarded as is to Anthropic channels, translated for OpenAI channels */
+        MessagesRequest: {
+            model: string;
+            max_tokens: number;
+            messages: ({
+                role: string;
+                content?: unknown;
+            } & {
+                [key: string]: unknown;
+            })[];
+            system?: unknown;
+            stream?: boolean;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
