@@ -18,6 +18,8 @@ import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
 import { SettingsStore } from './settings/store.ts';
 import { startOrderExpirySweep } from './wallet/expiry-sweep.ts';
+import { startOutboxWorker, type OutboxWorker } from './outbox/index.ts';
+import { gatewayOutboxHandlers } from './wallet/notify-wiring.ts';
 
 /** Everything a request handler needs, built once at start. */
 export interface Gateway {
@@ -32,6 +34,8 @@ export interface Gateway {
   loginThrottle: LoginThrottle;
   /** Seals stored secrets (channel keys, payment provider keys) with MOLEAPI_SECRET_KEY. */
   secrets: SecretBox;
+  /** Runs outbox rows (emails, alerts) off the request path; kick() after committing an enqueue. */
+  outbox: OutboxWorker;
   instanceId: string;
   log: Logger;
   close(): Promise<void>;
@@ -79,6 +83,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const purgeTimer = setInterval(purge, 60 * 60_000);
   purgeTimer.unref();
   const stopOrderExpiry = startOrderExpirySweep(db, log);
+  const outbox = startOutboxWorker(db, gatewayOutboxHandlers({ db, secrets, settings }), log);
 
   // Charges a previous run could not commit before it stopped are applied before serving.
   const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
@@ -102,12 +107,15 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     pools,
     loginThrottle: new LoginThrottle(),
     secrets,
+    outbox,
     instanceId,
     log,
     async close() {
       clearInterval(timer);
       clearInterval(purgeTimer);
       stopOrderExpiry();
+      // Before the database closes: runs in progress record their result first.
+      await outbox.stop();
       await pools.close();
       await bus.close();
       const owed = await settlements.close();

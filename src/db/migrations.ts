@@ -358,6 +358,22 @@ const migrations: Migration[] = [
        AND EXISTS (SELECT 1 FROM usage_logs l WHERE l.request_id = substr(ledger_entries.reference, 5) AND l.cost = -ledger_entries.amount)`,
     ],
   },
+  {
+    // Issue 7 (alerts, email): the admin's SMTP settings (one row, password sealed) and each user's
+    // notification settings (secrets sealed; threshold in points).
+    id: 80,
+    name: 'smtp_and_notification_settings',
+    up: () => [
+      `CREATE TABLE smtp_settings (id INTEGER PRIMARY KEY, config TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE notification_settings (
+        user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        method TEXT NOT NULL,
+        threshold_quota BIGINT NOT NULL,
+        config TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

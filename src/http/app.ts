@@ -10,6 +10,7 @@ import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminInvoiceRoutes, invoiceRoutes } from './routes/invoices.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { adminSmtpRoutes, notificationRoutes } from './routes/notifications.ts';
 import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
 import { referralRoutes } from './routes/referral.ts';
 import { paymentNotifyRoutes } from './routes/payment-notify.ts';
@@ -38,7 +39,8 @@ export function managementApp(gw: Gateway) {
     .route('/', adminUserRoutes)
     .route('/', adminRedemptionRoutes)
     .route('/', adminPaymentRoutes)
-    .route('/', adminInvoiceRoutes);
+    .route('/', adminInvoiceRoutes)
+    .route('/', adminSmtpRoutes);
   const api = routes()
     .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
@@ -49,6 +51,7 @@ export function managementApp(gw: Gateway) {
     .route('/', topupRoutes)
     .route('/', paymentNotifyRoutes)
     .route('/', invoiceRoutes)
+    .route('/', notificationRoutes)
     .route('/admin', admin);
 
   const app = routes();

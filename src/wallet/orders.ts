@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.ts';
 import { applyEntry } from '../ledger/entries.ts';
+import { balanceAlertsAfterEntry } from './balance-alerts.ts';
 import { memoryBook, memoryHolds } from '../ledger/memory-holds.ts';
 import type { PayInstruction, PayChannel, ProviderId } from './payments/index.ts';
 import { afterTopupCredited } from './topup-hooks.ts';
@@ -174,7 +175,7 @@ export async function refundOrder(db: Database, orderNo: string, reason: string,
     );
     if (!row) throw new OrderStateError('only a paid order can be refunded');
     const o = orderFromRow(row);
-    await applyEntry(q, {
+    const entry = await applyEntry(q, {
       userId: o.userId,
       kind: 'adjustment',
       amount: -(o.points + o.bonusPoints),
@@ -182,6 +183,8 @@ export async function refundOrder(db: Database, orderNo: string, reason: string,
       note: `Refund of top-up ${orderNo}: ${reason} (by ${by})`,
       keepNonNegative: false,
     });
+    // In the same transaction: the alert exists exactly when the refund does (kick the outbox after).
+    await balanceAlertsAfterEntry(q, entry);
     return o;
   });
   // In-memory holds keep a floor of each balance; every committed debit must lower it.

@@ -4,6 +4,7 @@ import { findUserById, publicUser, userFromRow } from '../../accounts/users.ts';
 import { InsufficientBalanceError, postEntry } from '../../ledger/entries.ts';
 import { money } from '../../lib/money.ts';
 import { settingsSchema } from '../../settings/store.ts';
+import { balanceAlertsAfterEntry } from '../../wallet/balance-alerts.ts';
 import { topupSettingsProblem } from '../../wallet/topup-settings.ts';
 import { ApiError, routes } from '../common.ts';
 import { IdParam, IsoTime, json, jsonBody, Money, page, Pagination, SESSION, sessionErrors } from '../schemas.ts';
@@ -146,6 +147,12 @@ export const adminUserRoutes = routes()
         reference,
         note: `${b.reason} (by ${admin.username})`,
       });
+      // postEntry (src/ledger) commits on its own: the alert follows right after, once per entry
+      // (dedupe key = the entry's reference), so a retried request adds none.
+      if (!duplicate && entry.amount < 0) {
+        await gw.db.tx((q) => balanceAlertsAfterEntry(q, entry));
+        gw.outbox.kick();
+      }
       const view = publicEntry(entry);
       return duplicate ? c.json({ entry: view, duplicate: true as const }, 200) : c.json({ entry: view, duplicate: false as const }, 201);
     } catch (err) {
