@@ -374,6 +374,17 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    // Optional email verification: the address a user proved (lower case), unique, so one address
+    // earns one trial credit.
+    id: 81,
+    name: 'verified_email',
+    up: () => [
+      'ALTER TABLE users ADD COLUMN verified_email TEXT',
+      'ALTER TABLE users ADD COLUMN email_verified_at BIGINT',
+      'CREATE UNIQUE INDEX users_verified_email ON users(verified_email)',
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

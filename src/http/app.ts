@@ -9,6 +9,7 @@ import { adminPaymentRoutes } from './routes/admin-payments.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminInvoiceRoutes, invoiceRoutes } from './routes/invoices.ts';
+import { emailVerificationRoutes } from './routes/email-verification.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { adminSmtpRoutes, notificationRoutes } from './routes/notifications.ts';
 import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
@@ -52,6 +53,7 @@ export function managementApp(gw: Gateway) {
     .route('/', paymentNotifyRoutes)
     .route('/', invoiceRoutes)
     .route('/', notificationRoutes)
+    .route('/', emailVerificationRoutes)
     .route('/admin', admin);
 
   const app = routes();

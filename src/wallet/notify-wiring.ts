@@ -3,10 +3,11 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Database } from '../db/index.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
-import { notificationHandlers, NotifyError, sendEmail } from '../notify/index.ts';
+import { notificationHandlers } from '../notify/index.ts';
 import type { OutboxHandler } from '../outbox/index.ts';
 import type { SettingsStore } from '../settings/store.ts';
 import { loadAlertSettings, targetOf } from './alert-settings.ts';
+import { verifyEmailHandler, VERIFY_EMAIL_KIND } from './email-verification.ts';
 import { loadSmtpSettings } from './smtp-settings.ts';
 
 export interface WiringDeps {
@@ -17,10 +18,7 @@ export interface WiringDeps {
   emailTls?: ConnectionOptions;
 }
 
-/** Extra outbox kinds beyond notify.user, each built by the module that enqueues it. */
-export type ExtraHandlers = Record<string, OutboxHandler>;
-
-export function gatewayOutboxHandlers(deps: WiringDeps, extra: ExtraHandlers = {}): Record<string, OutboxHandler> {
+export function gatewayOutboxHandlers(deps: WiringDeps): Record<string, OutboxHandler> {
   return {
     ...notificationHandlers({
       target: async (userId) => {
@@ -33,13 +31,6 @@ export function gatewayOutboxHandlers(deps: WiringDeps, extra: ExtraHandlers = {
       stillRelevant: async (userId) => Number((await deps.db.get<{ enabled: number }>('SELECT enabled FROM users WHERE id = ?', [userId]))?.enabled ?? 0) === 1,
       emailTls: deps.emailTls,
     }),
-    ...extra,
+    [VERIFY_EMAIL_KIND]: verifyEmailHandler(deps),
   };
-}
-
-/** Sends one email now through the admin's SMTP settings (the admin's test action, outbox jobs). */
-export async function sendWithSmtp(deps: WiringDeps, message: { to: string; subject: string; text: string }): Promise<void> {
-  const smtp = await loadSmtpSettings(deps.db, deps.secrets);
-  if (!smtp) throw new NotifyError('SMTP is not configured (PUT /api/admin/smtp)', { permanent: true });
-  await sendEmail(smtp, message, { tls: deps.emailTls });
 }

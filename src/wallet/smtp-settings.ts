@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import type { Database } from '../db/index.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
-import { SMTP_SECURITY, type SmtpSettings } from '../notify/index.ts';
+import type { ConnectionOptions } from 'node:tls';
+import { NotifyError, sendEmail, SMTP_SECURITY, type SmtpSettings } from '../notify/index.ts';
 
 export const smtpSettingsSchema = z
   .object({
@@ -49,4 +50,14 @@ export async function saveSmtpSettings(db: Database, secrets: SecretBox, input: 
 export function smtpView(s: SmtpSettings | null) {
   if (!s) return null;
   return { host: s.host, port: s.port, security: s.security, user: s.user ?? null, password: s.password ? '********' : null, from: s.from };
+}
+
+/** Sends one email now through the stored SMTP settings (the admin's test, verification links). */
+export async function sendWithSmtp(
+  deps: { db: Database; secrets: SecretBox; emailTls?: ConnectionOptions },
+  message: { to: string; subject: string; text: string },
+): Promise<void> {
+  const smtp = await loadSmtpSettings(deps.db, deps.secrets);
+  if (!smtp) throw new NotifyError('SMTP is not configured (PUT /api/admin/smtp)', { permanent: true });
+  await sendEmail(smtp, message, { tls: deps.emailTls });
 }

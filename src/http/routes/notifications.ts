@@ -4,8 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Gateway } from '../../gateway.ts';
 import { checkTarget, checkTargetReachable, isEmailAddress, NOTIFY_METHODS, NotifyError, renderAlert, sendNotification, type NotifyTarget } from '../../notify/index.ts';
 import { alertSettingsView, loadAlertSettings, saveAlertSettings, targetOf, type AlertSettings } from '../../wallet/alert-settings.ts';
-import { sendWithSmtp } from '../../wallet/notify-wiring.ts';
-import { loadSmtpSettings, saveSmtpSettings, smtpSettingsSchema, smtpView } from '../../wallet/smtp-settings.ts';
+import { loadSmtpSettings, saveSmtpSettings, sendWithSmtp, smtpSettingsSchema, smtpView } from '../../wallet/smtp-settings.ts';
 import { ApiError, requireUser, routes } from '../common.ts';
 import { ErrorBody, json, jsonBody, SESSION, sessionErrors } from '../schemas.ts';
 
