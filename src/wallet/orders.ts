@@ -203,3 +203,9 @@ export async function auditCallback(
     [a.provider.slice(0, 32), a.orderNo?.slice(0, 64) ?? null, a.source, a.method, fields, a.verdict.slice(0, 500), a.credited ? 1 : 0, Date.now()],
   );
 }
+
+/** The user's orders still waiting for payment (GET /api/wallet's pendingOrders). */
+export async function pendingOrderCount(q: Queryable, userId: number): Promise<number> {
+  const r = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM payment_orders WHERE user_id = ? AND status = 'pending'`, [userId]);
+  return Number(r?.n ?? 0);
+}
