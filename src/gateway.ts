@@ -20,6 +20,7 @@ import { SettingsStore } from './settings/store.ts';
 import { startOrderExpirySweep } from './wallet/expiry-sweep.ts';
 import { startOutboxWorker, type OutboxWorker } from './outbox/index.ts';
 import { gatewayOutboxHandlers } from './wallet/notify-wiring.ts';
+import { AlertThresholds, registerAlertThresholds } from './wallet/alert-thresholds.ts';
 
 /** Everything a request handler needs, built once at start. */
 export interface Gateway {
@@ -54,14 +55,18 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const secrets = new SecretBox(secret.key);
   const channels = new ChannelRegistry(db, secrets);
   const settings = new SettingsStore(db);
+  // Balance-alert thresholds in memory: the settlement judges crossings without a query.
+  const thresholds = new AlertThresholds(db);
+  registerAlertThresholds(db, thresholds);
   // Listening before the first load, so a change committed while it runs is not missed.
   bus.onMessage((topic, payload) => {
     const reload = (p: Promise<void>) => p.catch((err) => log.error({ err, topic }, 'cache reload failed'));
     if (topic === 'keys') keys.invalidate(payload || undefined);
     else if (topic === 'catalog') reload(Promise.all([pricing.reload(), channels.reload()]).then(() => undefined));
     else if (topic === 'settings') reload(settings.reload());
+    else if (topic === 'alerts') reload(payload ? thresholds.reloadUser(Number(payload)) : thresholds.reloadAll());
   });
-  await Promise.all([pricing.reload(), channels.reload(), settings.reload()]);
+  await Promise.all([pricing.reload(), channels.reload(), settings.reload(), thresholds.reloadAll()]);
   const sealed = await channels.sealPlaintextKeys();
   if (sealed) log.info({ sealed }, 'sealed channel keys that were stored in plain text');
   for (const ch of channels.all) if (ch.problem) log.error({ channel: ch.id, name: ch.name }, `channel unusable: ${ch.problem}`);

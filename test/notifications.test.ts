@@ -7,7 +7,9 @@ import { ApiClient } from './helpers/api.ts';
 import { createUserWithKey, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { startReceiver, type Receiver } from './fakes/notify/receiver.ts';
 import { startSmtpSink, type SmtpSink } from './fakes/notify/smtp-sink.ts';
+import { alertThresholds } from '../src/wallet/alert-thresholds.ts';
 import { balanceAlertsAfterSettlement } from '../src/wallet/balance-alerts.ts';
+import type { Queryable } from '../src/db/index.ts';
 
 let gw: TestGateway;
 let webhook: Receiver;
@@ -211,5 +213,37 @@ describe('balance alerts outside the relay', () => {
       throw new Error('rollback');
     })).rejects.toThrow('rollback');
     expect(await db.all(`SELECT id FROM outbox WHERE dedupe_key = ?`, [`alert:balance_low:${a.userId}:req-rolled-back`])).toHaveLength(0);
+  });
+
+  it("with the gateway's in-memory thresholds the settlement check runs no query; a PUT updates them", async () => {
+    const { client, userId } = await createUserWithKey(gw);
+    const book = alertThresholds(gw.gateway.db)!;
+    expect(book.get(userId)).toBeUndefined();
+    await client.put('/api/me/notifications', { method: 'email', email: 'mem@example.test', thresholdQuota: 2000 });
+    expect(book.get(userId)).toBe(2000);
+    // A handle that counts statements: only the crossing's outbox insert may run.
+    const db = gw.gateway.db;
+    const statements: string[] = [];
+    const counted = (q: Queryable): Queryable =>
+      new Proxy(q, {
+        get(target, prop, receiver) {
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === 'function' && ['get', 'all', 'run'].includes(String(prop))
+            ? (sql: string, params?: unknown[]) => {
+                statements.push(sql);
+                return v.call(target, sql, params);
+              }
+            : v;
+        },
+      });
+    const noCrossing = [{ userId, before: 9000, after: 5000, reference: 'm-1' }, { userId: userId + 100_000, before: 9, after: 1, reference: 'm-2' }];
+    expect(await db.tx((q) => balanceAlertsAfterSettlement(counted(q), noCrossing, book))).toBe(0);
+    expect(statements).toEqual([]);
+    expect(await db.tx((q) => balanceAlertsAfterSettlement(counted(q), [{ userId, before: 2000, after: 1999, reference: 'm-3' }], book))).toBe(1);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/^\s*INSERT INTO outbox/);
+    // Threshold 0 turns alerts off, in memory too.
+    await client.put('/api/me/notifications', { method: 'email', thresholdQuota: 0 });
+    expect(book.get(userId)).toBeUndefined();
   });
 });

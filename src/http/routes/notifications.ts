@@ -3,6 +3,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Gateway } from '../../gateway.ts';
 import { checkTarget, checkTargetReachable, isEmailAddress, NOTIFY_METHODS, NotifyError, renderAlert, sendNotification, type NotifyTarget } from '../../notify/index.ts';
+import { alertThresholds } from '../../wallet/alert-thresholds.ts';
 import { alertSettingsView, loadAlertSettings, saveAlertSettings, targetOf, type AlertSettings } from '../../wallet/alert-settings.ts';
 import { loadSmtpSettings, saveSmtpSettings, sendWithSmtp, smtpSettingsSchema, smtpView } from '../../wallet/smtp-settings.ts';
 import { ApiError, requireUser, routes } from '../common.ts';
@@ -149,6 +150,8 @@ export const notificationRoutes = routes()
     const problem = (await checkTargetReachable(targetOf(next), gw.settings.current.allowPrivateWebhooks)) ?? syntaxProblems(next);
     if (problem) throw fieldError(problem.field, problem.message.replace(new RegExp(`^${problem.field}:? `), ''));
     await saveAlertSettings(gw.db, gw.secrets, userId, next);
+    alertThresholds(gw.db)?.set(userId, next.thresholdQuota);
+    await gw.bus.publish('alerts', String(userId));
     return c.json(alertSettingsView(next), 200);
   })
   .openapi(r.testMine, async (c) => {
