@@ -14,6 +14,10 @@ const TRIAL = 250_000;
 
 beforeAll(async () => {
   [gw, sink] = await Promise.all([startGateway(), startSmtpSink({ mode: 'none' })]);
+  // Not before SMTP is set: the links could not be sent.
+  const early = await gw.admin.patch('/api/admin/settings', { emailVerificationRequired: true });
+  expect(early.status).toBe(400);
+  expect(early.body.error.code).toBe('smtp_not_configured');
   expect((await gw.admin.put('/api/admin/smtp', { host: '127.0.0.1', port: sink.port, security: 'none', from: 'MoleAPI <noreply@example.test>' })).status).toBe(200);
   expect((await gw.admin.patch('/api/admin/settings', { emailVerificationRequired: true, trialQuota: TRIAL, referralRewardQuota: 100_000 })).status).toBe(200);
 });
