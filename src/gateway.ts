@@ -18,6 +18,9 @@ import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
 import { SettingsStore } from './settings/store.ts';
 import { startOrderExpirySweep } from './wallet/expiry-sweep.ts';
+import { startOutboxWorker, type OutboxWorker } from './outbox/index.ts';
+import { gatewayOutboxHandlers } from './wallet/notify-wiring.ts';
+import { AlertThresholds, registerAlertThresholds } from './wallet/alert-thresholds.ts';
 
 /** Everything a request handler needs, built once at start. */
 export interface Gateway {
@@ -32,6 +35,8 @@ export interface Gateway {
   loginThrottle: LoginThrottle;
   /** Seals stored secrets (channel keys, payment provider keys) with MOLEAPI_SECRET_KEY. */
   secrets: SecretBox;
+  /** Runs outbox rows (emails, alerts) off the request path; kick() after committing an enqueue. */
+  outbox: OutboxWorker;
   instanceId: string;
   log: Logger;
   close(): Promise<void>;
@@ -50,14 +55,18 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const secrets = new SecretBox(secret.key);
   const channels = new ChannelRegistry(db, secrets);
   const settings = new SettingsStore(db);
+  // Balance-alert thresholds in memory: the settlement judges crossings without a query.
+  const thresholds = new AlertThresholds(db);
+  registerAlertThresholds(db, thresholds);
   // Listening before the first load, so a change committed while it runs is not missed.
   bus.onMessage((topic, payload) => {
     const reload = (p: Promise<void>) => p.catch((err) => log.error({ err, topic }, 'cache reload failed'));
     if (topic === 'keys') keys.invalidate(payload || undefined);
     else if (topic === 'catalog') reload(Promise.all([pricing.reload(), channels.reload()]).then(() => undefined));
     else if (topic === 'settings') reload(settings.reload());
+    else if (topic === 'alerts') reload(payload ? thresholds.reloadUser(Number(payload)) : thresholds.reloadAll());
   });
-  await Promise.all([pricing.reload(), channels.reload(), settings.reload()]);
+  await Promise.all([pricing.reload(), channels.reload(), settings.reload(), thresholds.reloadAll()]);
   const sealed = await channels.sealPlaintextKeys();
   if (sealed) log.info({ sealed }, 'sealed channel keys that were stored in plain text');
   for (const ch of channels.all) if (ch.problem) log.error({ channel: ch.id, name: ch.name }, `channel unusable: ${ch.problem}`);
@@ -79,6 +88,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   const purgeTimer = setInterval(purge, 60 * 60_000);
   purgeTimer.unref();
   const stopOrderExpiry = startOrderExpirySweep(db, log);
+  const outbox = startOutboxWorker(db, gatewayOutboxHandlers({ db, secrets, settings }), log);
 
   // Charges a previous run could not commit before it stopped are applied before serving.
   const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
@@ -102,12 +112,15 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     pools,
     loginThrottle: new LoginThrottle(),
     secrets,
+    outbox,
     instanceId,
     log,
     async close() {
       clearInterval(timer);
       clearInterval(purgeTimer);
       stopOrderExpiry();
+      // Before the database closes: runs in progress record their result first.
+      await outbox.stop();
       await pools.close();
       await bus.close();
       const owed = await settlements.close();

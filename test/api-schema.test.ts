@@ -247,7 +247,7 @@ describe('/api/openapi.json', () => {
     const doc = (await new ApiClient(gw.url).get('/api/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');
     const ledger = doc.paths['/api/wallet/ledger'].get;
-    expect(ledger.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['query:page', 'query:pageSize']);
+    expect(ledger.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['query:page', 'query:pageSize', 'query:kind', 'query:from', 'query:to', 'query:format']);
     expect(ledger.parameters[1].schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200 });
     expect(ledger.responses['200'].content['application/json'].schema.properties.items.items).toEqual({ $ref: '#/components/schemas/WalletHistoryItem' });
     expect(doc.paths['/api/pricing'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Pricing' });

@@ -389,6 +389,33 @@ const migrations: Migration[] = [
             'CREATE INDEX holds_key ON holds(key_id)',
           ],
   },
+  {
+    // Issue 7 (alerts, email): the admin's SMTP settings (one row, password sealed) and each user's
+    // notification settings (secrets sealed; threshold in points).
+    id: 80,
+    name: 'smtp_and_notification_settings',
+    up: () => [
+      `CREATE TABLE smtp_settings (id INTEGER PRIMARY KEY, config TEXT NOT NULL, updated_at BIGINT NOT NULL)`,
+      `CREATE TABLE notification_settings (
+        user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        method TEXT NOT NULL,
+        threshold_quota BIGINT NOT NULL,
+        config TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      )`,
+    ],
+  },
+  {
+    // Optional email verification: the address a user proved (lower case), unique, so one address
+    // earns one trial credit.
+    id: 81,
+    name: 'verified_email',
+    up: () => [
+      'ALTER TABLE users ADD COLUMN verified_email TEXT',
+      'ALTER TABLE users ADD COLUMN email_verified_at BIGINT',
+      'CREATE UNIQUE INDEX users_verified_email ON users(verified_email)',
+    ],
+  },
 ];
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only

@@ -9,7 +9,9 @@ import { adminPaymentRoutes } from './routes/admin-payments.ts';
 import { adminUserRoutes } from './routes/admin-users.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminInvoiceRoutes, invoiceRoutes } from './routes/invoices.ts';
+import { emailVerificationRoutes } from './routes/email-verification.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { adminSmtpRoutes, notificationRoutes } from './routes/notifications.ts';
 import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
 import { referralRoutes } from './routes/referral.ts';
 import { paymentNotifyRoutes } from './routes/payment-notify.ts';
@@ -39,7 +41,8 @@ export function managementApp(gw: Gateway) {
     .route('/', adminUserRoutes)
     .route('/', adminRedemptionRoutes)
     .route('/', adminPaymentRoutes)
-    .route('/', adminInvoiceRoutes);
+    .route('/', adminInvoiceRoutes)
+    .route('/', adminSmtpRoutes);
   const api = routes()
     .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
     .route('/', authRoutes)
@@ -50,6 +53,8 @@ export function managementApp(gw: Gateway) {
     .route('/', topupRoutes)
     .route('/', paymentNotifyRoutes)
     .route('/', invoiceRoutes)
+    .route('/', notificationRoutes)
+    .route('/', emailVerificationRoutes)
     .route('/admin', admin);
 
   const app = routes();

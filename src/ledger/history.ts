@@ -22,18 +22,51 @@ export interface HistoryItem {
   requests?: number;
 }
 
-const HISTORY_SQL = `SELECT id, kind, amount, balance_after, reference, note, created_at, day, requests FROM (
-    SELECT id, kind, amount, balance_after, reference, note, created_at, NULL AS day, NULL AS requests, id AS sort_id
-    FROM ledger_entries WHERE user_id = ?
-    UNION ALL
-    SELECT NULL, 'usage', -d.total, l.balance_after, NULL, NULL, d.last_at, d.day, d.n, d.last_id
-    FROM (SELECT created_at / ${DAY_MS} AS day, SUM(cost) AS total, COUNT(*) AS n, MAX(id) AS last_id, MAX(created_at) AS last_at
-          FROM usage_logs WHERE user_id = ? AND cost > 0 GROUP BY created_at / ${DAY_MS}) d
-    JOIN usage_logs l ON l.id = d.last_id
-  ) h ORDER BY created_at DESC, sort_id DESC LIMIT ? OFFSET ?`;
+/** Filters of GET /api/wallet/ledger: one kind ('usage' = the usage days), and a time range [from, to). */
+export interface HistoryFilter {
+  kind?: EntryKind;
+  from?: number;
+  to?: number;
+}
 
-const COUNT_SQL = `SELECT (SELECT COUNT(*) FROM ledger_entries WHERE user_id = ?)
-  + (SELECT COUNT(DISTINCT created_at / ${DAY_MS}) FROM usage_logs WHERE user_id = ? AND cost > 0) AS n`;
+// Each filter is a condition on created_at / kind with its parameters; a usage day sums only the
+// charges inside the range.
+function historySql(f: HistoryFilter, userId: number) {
+  const time = (col: string) => `${f.from !== undefined ? ` AND ${col} >= ?` : ''}${f.to !== undefined ? ` AND ${col} < ?` : ''}`;
+  const timeParams = [...(f.from !== undefined ? [f.from] : []), ...(f.to !== undefined ? [f.to] : [])];
+  const entries = f.kind !== 'usage';
+  const usage = f.kind === undefined || f.kind === 'usage';
+  const entryWhere = `user_id = ?${f.kind ? ' AND kind = ?' : ''}${time('created_at')}`;
+  const entryParams = [userId, ...(f.kind ? [f.kind] : []), ...timeParams];
+  const usageWhere = `user_id = ? AND cost > 0${time('created_at')}`;
+  const usageParams = [userId, ...timeParams];
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (entries) {
+    parts.push(`SELECT id, kind, amount, balance_after, reference, note, created_at, NULL AS day, NULL AS requests, id AS sort_id
+    FROM ledger_entries WHERE ${entryWhere}`);
+    params.push(...entryParams);
+  }
+  if (usage) {
+    parts.push(`SELECT NULL AS id, 'usage' AS kind, -d.total AS amount, l.balance_after, NULL AS reference, NULL AS note, d.last_at AS created_at, d.day, d.n AS requests, d.last_id AS sort_id
+    FROM (SELECT created_at / ${DAY_MS} AS day, SUM(cost) AS total, COUNT(*) AS n, MAX(id) AS last_id, MAX(created_at) AS last_at
+          FROM usage_logs WHERE ${usageWhere} GROUP BY created_at / ${DAY_MS}) d
+    JOIN usage_logs l ON l.id = d.last_id`);
+    params.push(...usageParams);
+  }
+  const count = [
+    entries ? `(SELECT COUNT(*) FROM ledger_entries WHERE ${entryWhere})` : '0',
+    usage ? `(SELECT COUNT(DISTINCT created_at / ${DAY_MS}) FROM usage_logs WHERE ${usageWhere})` : '0',
+  ].join(' + ');
+  return {
+    list: `SELECT id, kind, amount, balance_after, reference, note, created_at, day, requests FROM (
+    ${parts.join('\n    UNION ALL\n    ')}
+  ) h ORDER BY created_at DESC, sort_id DESC LIMIT ? OFFSET ?`,
+    params,
+    count: `SELECT ${count} AS n`,
+    countParams: [...(entries ? entryParams : []), ...(usage ? usageParams : [])],
+  };
+}
 
 const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 
@@ -64,10 +97,11 @@ function toItem(r: Record<string, any>): HistoryItem {
   };
 }
 
-export async function listHistory(q: Queryable, userId: number, page: number, pageSize: number): Promise<{ items: HistoryItem[]; total: number }> {
+export async function listHistory(q: Queryable, userId: number, page: number, pageSize: number, filter: HistoryFilter = {}): Promise<{ items: HistoryItem[]; total: number }> {
+  const sql = historySql(filter, userId);
   const [rows, total] = await Promise.all([
-    q.all(HISTORY_SQL, [userId, userId, pageSize, (page - 1) * pageSize]),
-    q.get<{ n: number }>(COUNT_SQL, [userId, userId]),
+    q.all(sql.list, [...sql.params, pageSize, (page - 1) * pageSize]),
+    q.get<{ n: number }>(sql.count, sql.countParams),
   ]);
   return { items: rows.map(toItem), total: Number(total?.n ?? 0) };
 }

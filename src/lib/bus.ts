@@ -1,5 +1,5 @@
-export type Topic = 'keys' | 'catalog' | 'settings';
-export const TOPICS: readonly Topic[] = ['keys', 'catalog', 'settings'];
+export type Topic = 'keys' | 'catalog' | 'settings' | 'alerts';
+export const TOPICS: readonly Topic[] = ['keys', 'catalog', 'settings', 'alerts'];
 export type BusHandler = (topic: Topic, payload: string) => void;
 
 /**

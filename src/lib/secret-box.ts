@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,6 +27,12 @@ export class SecretBox {
     const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+  }
+
+  /** An HMAC-SHA256 (base64url) of `data`, keyed for `purpose` from the sealing key: signed links. */
+  mac(purpose: string, data: string): string {
+    const key = createHmac('sha256', this.key).update(`mac:${purpose}`).digest();
+    return createHmac('sha256', key).update(data).digest('base64url');
   }
 
   static isSealed(stored: string): boolean {

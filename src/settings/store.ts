@@ -18,6 +18,8 @@ export const settingsSchema = z.object({
   // Stored for later issues (balance alerts); invoiceDelayDays is among the top-up settings.
   alertThresholdQuota: z.number().int().min(0).max(1e13),
   allowPrivateWebhooks: z.boolean(),
+  // Registration needs an email; the trial credit (and the inviter's reward) wait for its verification.
+  emailVerificationRequired: z.boolean(),
   ...topupSettingsShape,
 });
 export type Settings = z.infer<typeof settingsSchema>;
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS: Settings = {
   referralRebatePercent: 0,
   alertThresholdQuota: 500_000, // $1
   allowPrivateWebhooks: false,
+  emailVerificationRequired: false,
   ...DEFAULT_TOPUP_SETTINGS,
 };
 

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.ts';
 import { applyEntry } from '../ledger/entries.ts';
+import { balanceAlertsAfterEntry } from './balance-alerts.ts';
 import { memoryBook, memoryHolds } from '../ledger/memory-holds.ts';
 import type { PayInstruction, PayChannel, ProviderId } from './payments/index.ts';
 import { afterTopupCredited } from './topup-hooks.ts';
@@ -174,7 +175,7 @@ export async function refundOrder(db: Database, orderNo: string, reason: string,
     );
     if (!row) throw new OrderStateError('only a paid order can be refunded');
     const o = orderFromRow(row);
-    await applyEntry(q, {
+    const entry = await applyEntry(q, {
       userId: o.userId,
       kind: 'adjustment',
       amount: -(o.points + o.bonusPoints),
@@ -182,6 +183,8 @@ export async function refundOrder(db: Database, orderNo: string, reason: string,
       note: `Refund of top-up ${orderNo}: ${reason} (by ${by})`,
       keepNonNegative: false,
     });
+    // In the same transaction: the alert exists exactly when the refund does (kick the outbox after).
+    await balanceAlertsAfterEntry(q, entry);
     return o;
   });
   // In-memory holds keep a floor of each balance; every committed debit must lower it.
@@ -199,4 +202,10 @@ export async function auditCallback(
     'INSERT INTO payment_callbacks (provider, order_no, source, method, fields, verdict, credited, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     [a.provider.slice(0, 32), a.orderNo?.slice(0, 64) ?? null, a.source, a.method, fields, a.verdict.slice(0, 500), a.credited ? 1 : 0, Date.now()],
   );
+}
+
+/** The user's orders still waiting for payment (GET /api/wallet's pendingOrders). */
+export async function pendingOrderCount(q: Queryable, userId: number): Promise<number> {
+  const r = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM payment_orders WHERE user_id = ? AND status = 'pending'`, [userId]);
+  return Number(r?.n ?? 0);
 }

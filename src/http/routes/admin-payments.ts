@@ -198,6 +198,7 @@ export const adminPaymentRoutes = routes()
     if (!(await findOrder(gw.db, orderNo))) throw new ApiError(404, 'not_found', 'No such order.');
     try {
       const o = await refundOrder(gw.db, orderNo, c.req.valid('json').reason, c.get('user').username);
+      gw.outbox.kick();
       return c.json({ order: await adminOrder(gw.db, orderNo), debited: money(o.points + o.bonusPoints) }, 200);
     } catch (err) {
       if (err instanceof OrderStateError) throw new ApiError(409, 'order_not_paid', 'Only a paid order can be refunded.');

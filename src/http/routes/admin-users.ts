@@ -4,6 +4,8 @@ import { findUserById, publicUser, userFromRow } from '../../accounts/users.ts';
 import { InsufficientBalanceError, postEntry } from '../../ledger/entries.ts';
 import { money } from '../../lib/money.ts';
 import { settingsSchema } from '../../settings/store.ts';
+import { balanceAlertsAfterEntry } from '../../wallet/balance-alerts.ts';
+import { loadSmtpSettings } from '../../wallet/smtp-settings.ts';
 import { topupSettingsProblem } from '../../wallet/topup-settings.ts';
 import { ApiError, routes } from '../common.ts';
 import { IdParam, IsoTime, json, jsonBody, Money, page, Pagination, SESSION, sessionErrors } from '../schemas.ts';
@@ -97,6 +99,10 @@ export const adminUserRoutes = routes()
     }
     const topupProblem = topupSettingsProblem({ ...gw.settings.current, ...patch });
     if (topupProblem) throw new ApiError(400, 'invalid_request', topupProblem.message, {}, [{ path: [topupProblem.field], message: topupProblem.message }]);
+    // Verification mails go through SMTP: turning it on without SMTP would leave new accounts stuck.
+    if (patch.emailVerificationRequired === true && !(await loadSmtpSettings(gw.db, gw.secrets))) {
+      throw new ApiError(400, 'smtp_not_configured', 'emailVerificationRequired needs the SMTP settings first (PUT /api/admin/smtp).', {}, [{ path: ['emailVerificationRequired'], message: 'SMTP is not configured' }]);
+    }
     const next = await gw.settings.update(patch);
     await gw.bus.publish('settings');
     return c.json(next, 200);
@@ -146,6 +152,12 @@ export const adminUserRoutes = routes()
         reference,
         note: `${b.reason} (by ${admin.username})`,
       });
+      // postEntry (src/ledger) commits on its own: the alert follows right after, once per entry
+      // (dedupe key = the entry's reference), so a retried request adds none.
+      if (!duplicate && entry.amount < 0) {
+        await gw.db.tx((q) => balanceAlertsAfterEntry(q, entry));
+        gw.outbox.kick();
+      }
       const view = publicEntry(entry);
       return duplicate ? c.json({ entry: view, duplicate: true as const }, 200) : c.json({ entry: view, duplicate: false as const }, 201);
     } catch (err) {

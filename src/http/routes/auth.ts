@@ -7,6 +7,9 @@ import { createSession, deleteOtherSessions, deleteSession, SESSION_COOKIE } fro
 import { createUser, findUserByAffCode, findUserByName, publicUser, userFromRow, UsernameTakenError } from '../../accounts/users.ts';
 import { clientIp } from '../../lib/ip.ts';
 import { ApiError, requireUser, routes, type Env } from '../common.ts';
+import { enqueue } from '../../outbox/index.ts';
+import { emailVerifiedElsewhere, verificationEntry } from '../../wallet/email-verification.ts';
+import { publicBase } from './referral.ts';
 import { ErrorBody, errorResponses, json, jsonBody, Ok, SESSION, sessionErrors } from '../schemas.ts';
 
 const username = z.string().regex(/^[A-Za-z0-9_.-]{3,32}$/, 'username must be 3–32 letters, digits, _ . or -');
@@ -104,6 +107,11 @@ export const authRoutes = routes()
       if (!inviter) throw new ApiError(400, 'invalid_invite_code', 'That invite code does not exist.');
       inviterId = inviter.id;
     }
+    // Email verification: an email is required, and the trial credit and the inviter's reward wait
+    // for the link (src/wallet/email-verification.ts).
+    const verify = settings.emailVerificationRequired;
+    if (verify && !b.email) throw new ApiError(400, 'invalid_request', 'email: required on this gateway (it is verified before the trial credit)', {}, [{ path: ['email'], message: 'required' }]);
+    if (verify && (await emailVerifiedElsewhere(gw.db, b.email!))) throw new ApiError(409, 'email_taken', 'This email address is already verified by another account.');
     try {
       const user = await createUser(gw.db, {
         username: b.username,
@@ -111,10 +119,14 @@ export const authRoutes = routes()
         email: b.email ?? null,
         group: settings.defaultGroup,
         inviterId,
-        trialQuota: settings.trialQuota,
-        referralRewardQuota: settings.referralRewardQuota,
+        trialQuota: verify ? 0 : settings.trialQuota,
+        referralRewardQuota: verify ? 0 : settings.referralRewardQuota,
         registration: { bucket: registrationBucket(callerIp(c)), perHour: settings.registrationsPerIpPerHour },
       });
+      if (verify) {
+        await enqueue(gw.db, verificationEntry(user.id, publicBase(c)));
+        gw.outbox.kick();
+      }
       return c.json({ user: publicUser(user) }, 201);
     } catch (err) {
       if (err instanceof UsernameTakenError) throw new ApiError(409, 'username_taken', 'That username is already taken.');

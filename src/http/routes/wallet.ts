@@ -6,6 +6,7 @@ import { heldInMemory } from '../../ledger/holds.ts';
 import { money } from '../../lib/money.ts';
 import { listUsageLogs } from '../../logs/usage-log.ts';
 import { groupPrice } from '../../pricing/catalog.ts';
+import { pendingOrderCount } from '../../wallet/orders.ts';
 import { runwayDays, walletCredits, walletSpend } from '../../wallet/summary.ts';
 import { ApiError, requireUser, routes } from '../common.ts';
 import { priceView, PriceView } from '../price-view.ts';
@@ -49,6 +50,7 @@ const WalletSchema = z
     trialCredit: Money.openapi({ description: 'Σ of trial-credit entries' }),
     referralRewards: Money.openapi({ description: 'Σ of referral entries (registration rewards and rebates)' }),
     totalToppedUp: Money.openapi({ description: 'Σ of top-up credits' }),
+    pendingOrders: z.number().int().openapi({ description: "The caller's top-up orders still waiting for payment" }),
     spend: z
       .object({ today: Money, last7Days: Money, last30Days: Money })
       .nullable()
@@ -128,6 +130,29 @@ const LogQuery = Pagination.extend({
   model: z.string().max(128).optional(),
 });
 
+const LedgerQuery = Pagination.extend({
+  kind: z.enum(ENTRY_KINDS).optional().openapi({ description: 'Only this kind (usage: the per-day usage lines)' }),
+  from: TimeParam.optional().openapi({ description: 'From this time (inclusive): ISO date/time or unix ms' }),
+  to: TimeParam.optional().openapi({ description: 'Before this time (exclusive): ISO date/time or unix ms' }),
+  format: z.enum(['json', 'csv']).optional().openapi({ description: 'csv: every matching line (up to 100,000) as a CSV download; page and pageSize are ignored' }),
+});
+const CSV_MAX_ROWS = 100_000;
+const CSV_HEADER = 'id,kind,amount_quota,amount_usd,balance_after_quota,balance_after_usd,reference,created_at,note,day,requests';
+
+/** One CSV text field: quoted, and a leading = + - @ defused so a spreadsheet does not run it as a formula. */
+function csvText(v: string | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return `"${safe.replace(/"/g, '""')}"`;
+}
+
+function historyCsv(items: ReturnType<typeof publicHistoryItem>[]): string {
+  const rows = items.map((h) =>
+    [h.id ?? '', h.kind, h.amount.quota, h.amount.usd, h.balanceAfter?.quota ?? '', h.balanceAfter?.usd ?? '', csvText(h.reference), h.createdAt, csvText(h.note), h.day ?? '', h.requests ?? ''].join(','),
+  );
+  return [CSV_HEADER, ...rows].join('\r\n') + '\r\n';
+}
+
 const base = { tags: ['wallet'], security: SESSION, middleware: [requireUser] };
 const wallet = createRoute({
   ...base,
@@ -140,9 +165,18 @@ const ledger = createRoute({
   ...base,
   method: 'get',
   path: '/wallet/ledger',
-  summary: 'Wallet history, newest first: every ledger entry, and usage as one line per UTC day',
-  request: { query: Pagination },
-  responses: { 200: json(page(WalletHistoryItemSchema)), ...sessionErrors },
+  summary: 'Wallet history, newest first: every ledger entry, and usage as one line per UTC day; filter by kind and time; ?format=csv exports it',
+  request: { query: LedgerQuery },
+  responses: {
+    200: {
+      description: 'OK',
+      content: {
+        'application/json': { schema: page(WalletHistoryItemSchema) },
+        'text/csv': { schema: z.string().openapi({ description: `Header \`${CSV_HEADER}\`, one row per line` }) },
+      },
+    },
+    ...sessionErrors,
+  },
 });
 const logs = createRoute({
   ...base,
@@ -168,7 +202,7 @@ export const walletRoutes = routes()
     if (!w) throw new ApiError(404, 'not_found', 'No wallet.');
     const held = Number(w.held) + heldInMemory(db, userId);
     const available = Number(w.balance) - held;
-    const credits = await walletCredits(db, userId);
+    const [credits, pendingOrders] = await Promise.all([walletCredits(db, userId), pendingOrderCount(db, userId)]);
     // The balance matters most when things go wrong: a failure to read the usage logs (the summary's
     // only other table) leaves spend and runway null instead of failing the whole answer.
     const spend = await walletSpend(db, userId).catch((err) => {
@@ -185,6 +219,7 @@ export const walletRoutes = routes()
         trialCredit: money(credits.trialCredit),
         referralRewards: money(credits.referralRewards),
         totalToppedUp: money(credits.totalToppedUp),
+        pendingOrders,
         spend: spend && { today: money(spend.today), last7Days: money(spend.last7Days), last30Days: money(spend.last30Days) },
         runway: spend && runwayDays(available, spend.last7Days),
       },
@@ -192,8 +227,18 @@ export const walletRoutes = routes()
     );
   })
   .openapi(ledger, async (c) => {
-    const { page, pageSize } = c.req.valid('query');
-    const { items, total } = await listHistory(c.get('gw').db, c.get('user').id, page, pageSize);
+    const { page, pageSize, kind, from, to, format } = c.req.valid('query');
+    const filter = { kind, from, to };
+    if (from !== undefined && to !== undefined && from > to) throw new ApiError(400, 'invalid_request', 'from must not be after to', {}, [{ path: ['from'], message: 'must not be after to' }]);
+    if (format === 'csv') {
+      const { items } = await listHistory(c.get('gw').db, c.get('user').id, 1, CSV_MAX_ROWS, filter);
+      return c.body(historyCsv(items.map(publicHistoryItem)), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': 'attachment; filename="wallet-ledger.csv"',
+        'cache-control': 'no-store',
+      });
+    }
+    const { items, total } = await listHistory(c.get('gw').db, c.get('user').id, page, pageSize, filter);
     return c.json({ items: items.map(publicHistoryItem), total, page, pageSize }, 200);
   })
   .openapi(logs, async (c) => {

@@ -22,11 +22,18 @@ const KIND_COLOR: Record<Entry['kind'], 'green' | 'blue' | 'grey' | 'orange' | '
   referral: 'cyan',
 };
 
+/** One page of the wallet history as JSON (the same route also answers CSV, with ?format=csv). */
+async function historyPage(page: number, pageSize: number): Promise<{ items: Entry[]; total: number }> {
+  const body = await unwrap(api.GET('/api/wallet/ledger', { params: { query: { page, pageSize } } }));
+  if (typeof body === 'string') throw new Error('The wallet history came back as text instead of JSON.');
+  return body;
+}
+
 /** The trial credit is the account's oldest ledger entry: the last row of the newest-first list. */
 async function trialEntry(): Promise<Entry | null> {
-  const first = await unwrap(api.GET('/api/wallet/ledger', { params: { query: { page: 1, pageSize: 1 } } }));
+  const first = await historyPage(1, 1);
   if (first.total === 0) return null;
-  const oldest = await unwrap(api.GET('/api/wallet/ledger', { params: { query: { page: first.total, pageSize: 1 } } }));
+  const oldest = await historyPage(first.total, 1);
   return oldest.items.find((e) => e.kind === 'trial') ?? null;
 }
 
@@ -37,7 +44,7 @@ export default function Wallet() {
   const trial = useQuery({ queryKey: ['wallet', 'trial'], queryFn: trialEntry, staleTime: Infinity });
   const ledger = useQuery({
     queryKey: ['wallet', 'ledger', page],
-    queryFn: () => unwrap(api.GET('/api/wallet/ledger', { params: { query: { page, pageSize: PAGE_SIZE } } })),
+    queryFn: () => historyPage(page, PAGE_SIZE),
     placeholderData: keepPreviousData,
   });
 
