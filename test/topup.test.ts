@@ -190,6 +190,8 @@ describe('top-ups', () => {
     expect(link.searchParams.get('pid')).toBe('1002');
     expect(link.searchParams.get('sign')).toMatch(/^[0-9a-f]{32}$/);
     expect(link.searchParams.get('money')).toBe('72.50');
+    // The browser comes back to the console's wallet page (served at /wallet), never to a credit.
+    expect(link.searchParams.get('return_url')).toBe(`${gw.url}/wallet?order=${o.body.orderNo}`);
     // Disabling keeps the settings; the method is gone from the options.
     expect((await gw.admin.put('/api/admin/payment-providers/epay', { enabled: false })).body.config.pid).toBe('1002');
     expect((await user.get('/api/wallet/topup/options')).body.methods.map((m: any) => m.method)).not.toContain('epay');

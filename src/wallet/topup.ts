@@ -85,7 +85,7 @@ export async function createTopup(gw: Gateway, userId: number, req: TopupRequest
   try {
     created = await provider.createPayment(
       { orderNo, subject: `MoleAPI top-up $${req.amount}`, amount: { currency, minor: Number(payMinor) }, ...(channel ? { channel } : {}) },
-      { notifyUrl: `${base}/api/payment/notify/${req.method}`, returnUrl: `${base}/console/wallet?order=${orderNo}`, device, clientIp },
+      { notifyUrl: `${base}/api/payment/notify/${req.method}`, returnUrl: `${base}/wallet?order=${orderNo}`, device, clientIp },
     );
   } catch (err) {
     if (!(err instanceof PaymentProviderError)) throw err;
