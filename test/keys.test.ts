@@ -171,6 +171,15 @@ describe('validation', () => {
     expect((await listed(c, k.id)).group).toBe(group);
   });
 
+  it('an expiry past what a date can hold (9e15 ms) is a 400 naming expiresAt, on create and patch', async () => {
+    const created = await c.post('/api/keys', { name: 'far', expiresAt: 9e15 });
+    expectApiError(created, 400);
+    expect(JSON.stringify(created.body)).toContain('expiresAt');
+    const k = await createKey(c, {});
+    expectApiError(await c.patch(`/api/keys/${k.id}`, { expiresAt: 9e15 }), 400);
+    expect((await listed(c, k.id)).expiresAt).toBeNull();
+  });
+
   it('create rejects a non-JSON body with 400', async () => {
     expectApiError(await c.request('POST', '/api/keys', '{oops', { 'content-type': 'application/json' }), 400);
   });

@@ -7,8 +7,10 @@ import { money } from '../../lib/money.ts';
 import { ApiError, requireUser, routes } from '../common.ts';
 import { IdParam, IsoTime, json, jsonBody, Money, NullableIsoTime, Ok, SESSION, sessionErrors } from '../schemas.ts';
 
+// The last millisecond of year 9999: later numbers are past what a Date (and an ISO string) can hold.
+const MAX_TIME_MS = 253_402_300_799_999;
 const expiresAt = z
-  .union([z.iso.datetime({ offset: true }), z.number().int().positive(), z.null()])
+  .union([z.iso.datetime({ offset: true }), z.number().int().positive().max(MAX_TIME_MS), z.null()])
   .openapi({ description: 'ISO date-time or unix ms; null = never' });
 const fields = {
   name: z.string().trim().min(1).max(64),
