@@ -121,7 +121,9 @@ export async function postEntry(db: Database, e: EntryInput, opts: PostOptions =
     if (e.amount < 0 && memoryHolds(db)) memoryBook(db).charged(e.userId, -e.amount);
     return { entry, duplicate: false };
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
+    // A repeated reference is a duplicate even when repeating its debit would now overdraw (the
+    // balance check runs before the unique reference is).
+    if (!isUniqueViolation(err) && !(err instanceof InsufficientBalanceError)) throw err;
     const existing = await findByReference(db, e.reference);
     if (!existing) throw err;
     return { entry: existing, duplicate: true };
