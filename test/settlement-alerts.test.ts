@@ -5,12 +5,14 @@
 // alerts, the admin adjustment's alert in the entry's own transaction, and order expiry surviving a
 // restart.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/index.ts';
+import { migrate } from '../src/db/migrations.ts';
 import type { Settlement } from '../src/ledger/settlement-writer.ts';
 import { walletClock } from '../src/wallet/clock.ts';
 import { findOrder } from '../src/wallet/orders.ts';
 import { settlementAlerts } from '../src/wallet/settlement-alerts.ts';
 import type { ApiClient } from './helpers/api.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { startReceiver, type Receiver } from './fakes/notify/receiver.ts';
 import { startSmtpSink, type SmtpSink } from './fakes/notify/smtp-sink.ts';
@@ -248,5 +250,42 @@ describe('order expiry from the outbox', () => {
     expect(order.status).toBe('expired');
     expect(order.expiredAt!).toBeGreaterThanOrEqual(expiresAt);
     expect(order.expiredAt! - expiresAt).toBeLessThan(5000);
+  });
+});
+
+describe('upgrade (migration 100)', () => {
+  it('gives pending orders and keys with a future expiry the outbox rows new ones get', async () => {
+    const fresh = await freshDatabase();
+    const db = await openDatabase(fresh.url);
+    try {
+      await migrate(db, { through: 81 });
+      const now = Date.now();
+      const user = await db.get<{ id: number }>(`INSERT INTO users (username, password_hash, aff_code, created_at) VALUES ('old', 'x', 'AFF1', ?) RETURNING id`, [now]);
+      const uid = Number(user!.id);
+      const key = (name: string, hash: string, expiresAt: number | null) =>
+        db.get<{ id: number }>(`INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, expires_at, created_at) VALUES (?, ?, ?, 'h', 'default', ?, ?) RETURNING id`, [uid, name, hash, expiresAt, now]);
+      const future = await key('say "hi"', 'h1', now + 3_600_000);
+      await key('past', 'h2', now - 1000);
+      await key('never', 'h3', null);
+      const order = (no: string, status: string) =>
+        db.run(`INSERT INTO payment_orders (order_no, user_id, provider, usd_cents, points, bonus_points, currency, pay_minor, rate, status, created_at, expires_at)
+                VALUES (?, ?, 'transfer', 1000, 5000000, 0, 'CNY', 7250, '7.25', ?, ?, ?)`, [no, uid, status, now, now + 60_000]);
+      await order('T1', 'pending');
+      await order('T2', 'paid');
+      await migrate(db);
+      const rows = await db.all<{ kind: string; payload: string; dedupe_key: string; next_attempt_at: number }>('SELECT kind, payload, dedupe_key, next_attempt_at FROM outbox ORDER BY kind');
+      expect(rows.map((r) => ({ ...r, payload: JSON.parse(r.payload), next_attempt_at: Number(r.next_attempt_at) }))).toEqual([
+        {
+          kind: 'notify.user',
+          payload: { userId: uid, event: { type: 'key_expired', keyId: Number(future!.id), keyName: 'say "hi"', expiresAt: now + 3_600_000 } },
+          dedupe_key: `alert:key_expired:${future!.id}:${now + 3_600_000}`,
+          next_attempt_at: now + 3_600_000,
+        },
+        { kind: 'order.expire', payload: { orderNo: 'T1' }, dedupe_key: 'order.expire:T1', next_attempt_at: now + 60_000 },
+      ]);
+    } finally {
+      await db.close();
+      await fresh.drop();
+    }
   });
 });
