@@ -17,10 +17,10 @@ import { loadSecretKey, SecretBox } from './lib/secret-box.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
 import { SettingsStore } from './settings/store.ts';
-import { startOrderExpirySweep } from './wallet/expiry-sweep.ts';
 import { startOutboxWorker, type OutboxWorker } from './outbox/index.ts';
 import { gatewayOutboxHandlers } from './wallet/notify-wiring.ts';
 import { AlertThresholds, registerAlertThresholds } from './wallet/alert-thresholds.ts';
+import { settlementAlerts } from './wallet/settlement-alerts.ts';
 
 /** Everything a request handler needs, built once at start. */
 export interface Gateway {
@@ -87,7 +87,6 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   await purge();
   const purgeTimer = setInterval(purge, 60 * 60_000);
   purgeTimer.unref();
-  const stopOrderExpiry = startOrderExpirySweep(db, log);
   const outbox = startOutboxWorker(db, gatewayOutboxHandlers({ db, secrets, settings }), log);
 
   // Charges a previous run could not commit before it stopped are applied before serving.
@@ -98,6 +97,10 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   if (replay.unreadable) log.error({ lines: replay.unreadable, file: `${unsettledFile}.unreadable` }, 'unreadable lines in the owed-charges file');
   const settlements = settlementWriter(db);
   settlements.onRetryFailed = (owed, err) => log.error({ err, owed }, 'database still refuses settlements; retrying');
+  // Balance and key-limit alerts, judged from the balances each settlement returns (no added query).
+  settlements.effects = settlementAlerts(thresholds);
+  settlements.onEnqueued = () => outbox.kick();
+  settlements.onEffectsFailed = (err) => log.error({ err }, 'alerts of a committed settlement could not be enqueued');
 
   const pools = new UpstreamPools(config.UPSTREAM_MAX_CONNECTIONS);
 
@@ -118,7 +121,6 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     async close() {
       clearInterval(timer);
       clearInterval(purgeTimer);
-      stopOrderExpiry();
       // Before the database closes: runs in progress record their result first.
       await outbox.stop();
       await pools.close();

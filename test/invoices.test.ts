@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ZodType } from 'zod';
 import { managementApp } from '../src/http/app.ts';
-import { walletClock } from '../src/wallet/invoices.ts';
+import { walletClock } from '../src/wallet/clock.ts';
 import type { ApiClient } from './helpers/api.ts';
 import { createUserWithKey, startGateway, type TestGateway } from './helpers/gateway.ts';
 

@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedger } from '../src/ledger/entries.ts';
-import { expireOrders } from '../src/wallet/orders.ts';
+import { expireOrder } from '../src/wallet/order-expiry.ts';
 import type { ApiClient } from './helpers/api.ts';
 import { createUserWithKey, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { startFakeAlipay } from './fakes/payments/alipay.ts';
@@ -181,7 +181,7 @@ describe.each(Object.keys(PROVIDERS))('top-ups through %s', (id) => {
   it('notify after expiry: the order expired, the late valid payment is still credited and flagged', async () => {
     const before = await balance();
     const o = await topup();
-    expect(await expireOrders(gw.gateway.db, Date.parse(o.expiresAt))).toBeGreaterThanOrEqual(1);
+    expect(await expireOrder(gw.gateway.db, o.orderNo, Date.parse(o.expiresAt))).toBe(true);
     expect((await order(o.orderNo)).status).toBe('expired');
     const [d] = await fake.pay(o.orderNo, { twist: 'late', lateMs: 10 });
     expect(d!.acknowledged).toBe(true);
@@ -190,10 +190,10 @@ describe.each(Object.keys(PROVIDERS))('top-ups through %s', (id) => {
     expect((await audit(o.orderNo))[0]!.verdict).toBe('credited (paid after expiry)');
   });
 
-  it('notify before expiry: not flagged; the sweep leaves a paid order alone', async () => {
+  it('notify before expiry: not flagged; expiry leaves a paid order alone', async () => {
     const o = await topup();
     await fake.pay(o.orderNo);
-    await expireOrders(gw.gateway.db, Date.parse(o.expiresAt) + 1);
+    expect(await expireOrder(gw.gateway.db, o.orderNo, Date.parse(o.expiresAt) + 1)).toBe(false);
     expect(await order(o.orderNo)).toMatchObject({ status: 'paid', paidAfterExpiry: false });
   });
 

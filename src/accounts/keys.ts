@@ -1,5 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Database, Queryable } from '../db/index.ts';
+import { keyExpiryEntry } from '../notify/index.ts';
+import { enqueue } from '../outbox/index.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const KEY_RANDOM_LENGTH = 48;
@@ -66,24 +68,44 @@ export interface KeyFields {
   allowIps: string[];
 }
 
+/**
+ * A key given a future expiry gets its key-expired alert scheduled for that moment (an outbox row, in
+ * the key's transaction, one per key and expiry time). A row whose key was since deleted, disabled or
+ * given another expiry is dropped when it comes due.
+ */
+async function scheduleExpiryAlert(q: Queryable, k: ApiKey): Promise<void> {
+  if (k.expiresAt === null || k.expiresAt <= Date.now()) return;
+  await enqueue(q, keyExpiryEntry(k.userId, { id: k.id, name: k.name, expiresAt: k.expiresAt }));
+}
+
 export async function insertKey(db: Database, userId: number, f: KeyFields): Promise<{ key: string; row: ApiKey }> {
   const key = generateKey();
   const hint = key.slice(3, 7) + key.slice(-4);
-  const r = await db.get(
-    `INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, enabled, expires_at, quota_limit, models, allow_ips, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-    [userId, f.name, hashKey(key), hint, f.group, f.enabled ? 1 : 0, f.expiresAt, f.quotaLimit, JSON.stringify(f.models), JSON.stringify(f.allowIps), Date.now()],
-  );
-  return { key, row: keyFromRow(r!) };
+  const row = await db.tx(async (q) => {
+    const r = await q.get(
+      `INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, enabled, expires_at, quota_limit, models, allow_ips, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      [userId, f.name, hashKey(key), hint, f.group, f.enabled ? 1 : 0, f.expiresAt, f.quotaLimit, JSON.stringify(f.models), JSON.stringify(f.allowIps), Date.now()],
+    );
+    const k = keyFromRow(r!);
+    await scheduleExpiryAlert(q, k);
+    return k;
+  });
+  return { key, row };
 }
 
 export async function updateKey(db: Database, id: number, f: KeyFields): Promise<ApiKey | undefined> {
-  const r = await db.get(
-    `UPDATE api_keys SET name = ?, group_name = ?, enabled = ?, expires_at = ?, quota_limit = ?, models = ?, allow_ips = ?
-     WHERE id = ? RETURNING *`,
-    [f.name, f.group, f.enabled ? 1 : 0, f.expiresAt, f.quotaLimit, JSON.stringify(f.models), JSON.stringify(f.allowIps), id],
-  );
-  return r ? keyFromRow(r) : undefined;
+  return db.tx(async (q) => {
+    const r = await q.get(
+      `UPDATE api_keys SET name = ?, group_name = ?, enabled = ?, expires_at = ?, quota_limit = ?, models = ?, allow_ips = ?
+       WHERE id = ? RETURNING *`,
+      [f.name, f.group, f.enabled ? 1 : 0, f.expiresAt, f.quotaLimit, JSON.stringify(f.models), JSON.stringify(f.allowIps), id],
+    );
+    if (!r) return undefined;
+    const k = keyFromRow(r);
+    await scheduleExpiryAlert(q, k);
+    return k;
+  });
 }
 
 export async function getKey(q: Queryable, userId: number, id: number): Promise<ApiKey | undefined> {

@@ -88,13 +88,21 @@ export interface PostResult {
   duplicate: boolean;
 }
 
+export interface PostOptions {
+  /**
+   * Runs in the entry's transaction right after it applied (not for a repeated reference): side
+   * effects that must exist exactly when the entry does, e.g. the balance alert it crosses into.
+   */
+  afterApply?: (q: Queryable, entry: LedgerEntry) => Promise<unknown>;
+}
+
 /**
  * Applies one entry in its own transaction; a repeated reference returns the first entry untouched.
  * A guarded debit on SQLite first reserves its amount beside the in-memory request holds, so the two
  * cannot overdraw the balance together; on PostgreSQL it takes the user's hold lock first, so its check
  * counts every hold placed before it and no hold is placed until it commits (hold-sql.ts).
  */
-export async function postEntry(db: Database, e: EntryInput): Promise<PostResult> {
+export async function postEntry(db: Database, e: EntryInput, opts: PostOptions = {}): Promise<PostResult> {
   const guarded = (e.keepNonNegative ?? e.amount < 0) && e.amount < 0;
   const reservation = guarded && memoryHolds(db) ? `debit:${e.reference}:${randomUUID()}` : null;
   if (reservation && !(await memoryBook(db).reserve(reservation, e.userId, -e.amount))) {
@@ -105,13 +113,17 @@ export async function postEntry(db: Database, e: EntryInput): Promise<PostResult
   try {
     const entry = await db.tx(async (q) => {
       if (guarded && db.dialect === 'postgres') await lockHoldsOf(q, e.userId);
-      return applyEntry(q, e);
+      const applied = await applyEntry(q, e);
+      await opts.afterApply?.(q, applied);
+      return applied;
     });
     // In-memory holds keep a floor of each balance; every committed debit must lower it.
     if (e.amount < 0 && memoryHolds(db)) memoryBook(db).charged(e.userId, -e.amount);
     return { entry, duplicate: false };
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
+    // A repeated reference is a duplicate even when repeating its debit would now overdraw (the
+    // balance check runs before the unique reference is).
+    if (!isUniqueViolation(err) && !(err instanceof InsufficientBalanceError)) throw err;
     const existing = await findByReference(db, e.reference);
     if (!existing) throw err;
     return { entry: existing, duplicate: true };

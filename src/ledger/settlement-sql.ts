@@ -14,6 +14,16 @@ export interface Settlement {
   log: UsageLogRow;
 }
 
+/**
+ * What a committed batch left on the accounts it charged, as its own UPDATEs returned it (no extra
+ * query): each user's balance and each key's usage and limit right after the batch. Side effects
+ * (alerts) are judged from these in memory.
+ */
+export interface SettledAccounts {
+  balances: Map<number, number>;
+  keys: Map<number, { used: number; limit: number | null }>;
+}
+
 const sum = (xs: Settlement[], f: (s: Settlement) => number) => xs.reduce((a, s) => a + f(s), 0);
 // A request counts once it succeeded or was billed (a stream cut after delivering tokens).
 const counted = (s: Settlement) => (s.log.status < 400 || s.cost > 0 ? 1 : 0);
@@ -61,11 +71,12 @@ async function insertRows(q: Queryable, table: string, columns: readonly string[
  * each in ascending id order (sums per account), then one multi-row insert of the usage-log rows,
  * which are the ledger's record of each charge (cost and balance after it; request id unique).
  */
-export async function applySettlements(q: Queryable, items: Settlement[], dialect: Dialect): Promise<void> {
+export async function applySettlements(q: Queryable, items: Settlement[], dialect: Dialect): Promise<SettledAccounts> {
   if (dialect === 'postgres') return settlePostgres(q, items);
   const now = Date.now();
   const byUser = groupById(items, (s) => s.userId);
   const rows: unknown[][] = [];
+  const settled: SettledAccounts = { balances: new Map(), keys: new Map() };
   for (const [userId, mine] of byUser) {
     const cost = sum(mine, (s) => s.cost);
     const user = await q.get<{ balance: number }>(
@@ -73,6 +84,7 @@ export async function applySettlements(q: Queryable, items: Settlement[], dialec
       [cost, cost, sum(mine, counted), userId],
     );
     if (!user) throw new Error(`settle: user ${userId} vanished`);
+    settled.balances.set(userId, Number(user.balance));
     // Each row's balance after its charge, in the order the requests finished.
     let running = Number(user.balance) + cost;
     for (const s of mine) {
@@ -81,14 +93,15 @@ export async function applySettlements(q: Queryable, items: Settlement[], dialec
     }
   }
   for (const [keyId, mine] of groupById(items, (s) => s.keyId)) {
-    await q.run('UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ?', [
-      sum(mine, (s) => s.cost),
-      sum(mine, counted),
-      now,
-      keyId,
-    ]);
+    const key = await q.get<{ used: number; quota_limit: number | null }>(
+      'UPDATE api_keys SET used = used + ?, request_count = request_count + ?, last_used_at = ? WHERE id = ? RETURNING used, quota_limit',
+      [sum(mine, (s) => s.cost), sum(mine, counted), now, keyId],
+    );
+    // A deleted key's requests are still charged to its user (the key row is only its tally).
+    if (key) settled.keys.set(keyId, { used: Number(key.used), limit: key.quota_limit === null ? null : Number(key.quota_limit) });
   }
   await insertRows(q, 'usage_logs', USAGE_LOG_COLUMNS, rows);
+  return settled;
 }
 
 /** The ledger reference a request's charge had before usage-log rows became its record. */

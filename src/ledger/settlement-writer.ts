@@ -1,7 +1,19 @@
-import { isUniqueViolation, type Database } from '../db/index.ts';
-import { alreadySettled, applySettlements, dropHold, type Settlement } from './settlement-sql.ts';
+import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
+import { enqueue, type OutboxEntry } from '../outbox/index.ts';
+import { alreadySettled, applySettlements, dropHold, type SettledAccounts, type Settlement } from './settlement-sql.ts';
 
 export type { Settlement };
+
+/** A committed batch with what its own UPDATEs returned (balances, key usage): no query was added. */
+export interface SettledBatch extends SettledAccounts {
+  items: readonly Settlement[];
+}
+
+/**
+ * The outbox rows a committed batch calls for (the gateway's balance and key-limit alerts), judged in
+ * memory. Rows need dedupe keys: on PostgreSQL they are written right after the settlement's commit.
+ */
+export type SettlementEffects = (batch: SettledBatch) => OutboxEntry[];
 
 interface Pending {
   s: Settlement;
@@ -60,13 +72,51 @@ export class SettlementWriter {
   /** Told each time a retry leaves settlements owed (the gateway logs it). */
   onRetryFailed: (owed: number, err: unknown) => void = () => {};
 
+  /** Side effects of each committed batch (set by the gateway: alerts). */
+  effects: SettlementEffects = () => [];
+  /** Told after a commit that enqueued outbox rows (the gateway kicks its worker). */
+  onEnqueued: () => void = () => {};
+  /** Told when side effects could not be judged or written; the charges themselves stand. */
+  onEffectsFailed: (err: unknown) => void = () => {};
+
   /**
-   * Writes one batch durably, in one transaction. On PostgreSQL that is one statement, run on its own
-   * (no BEGIN/COMMIT round trips while its row locks are held).
+   * Writes one batch durably, in one transaction, with the outbox rows it calls for. On PostgreSQL the
+   * batch is one statement, run on its own (no BEGIN/COMMIT round trips while its row locks are held),
+   * so its outbox rows (rare: only a crossing writes one) follow in a second transaction, idempotent by
+   * their dedupe keys; a crash between the two loses those alerts, never a charge.
    */
-  private commit(items: Settlement[]): Promise<void> {
-    if (this.db.dialect === 'postgres') return applySettlements(this.db, items, 'postgres');
-    return this.db.tx((q) => applySettlements(q, items, this.db.dialect));
+  private async commit(items: Settlement[]): Promise<void> {
+    if (this.db.dialect === 'postgres') {
+      const due = this.effectsOf(items, await applySettlements(this.db, items, 'postgres'));
+      if (due.length) await this.enqueueAfterCommit(due);
+      return;
+    }
+    const enqueued = await this.db.tx(async (q) => this.enqueueAll(q, this.effectsOf(items, await applySettlements(q, items, this.db.dialect))));
+    if (enqueued) this.onEnqueued();
+  }
+
+  /** The batch's side effects; a fault in judging them never holds up the charges. */
+  private effectsOf(items: readonly Settlement[], settled: SettledAccounts): OutboxEntry[] {
+    try {
+      return this.effects({ items, ...settled });
+    } catch (err) {
+      this.onEffectsFailed(err);
+      return [];
+    }
+  }
+
+  private async enqueueAll(q: Queryable, due: OutboxEntry[]): Promise<number> {
+    for (const e of due) await enqueue(q, e);
+    return due.length;
+  }
+
+  private async enqueueAfterCommit(due: OutboxEntry[]): Promise<void> {
+    try {
+      await this.db.tx((q) => this.enqueueAll(q, due));
+      this.onEnqueued();
+    } catch (err) {
+      this.onEffectsFailed(err);
+    }
   }
 
   settle(s: Settlement): Promise<void> {
@@ -127,10 +177,12 @@ export class SettlementWriter {
   private async commitOne(s: Settlement): Promise<{ err: unknown } | null> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.db.tx(async (q) => {
-          if (!(await alreadySettled(q, s))) return applySettlements(q, [s], this.db.dialect);
+        const enqueued = await this.db.tx(async (q) => {
+          if (!(await alreadySettled(q, s))) return this.enqueueAll(q, this.effectsOf([s], await applySettlements(q, [s], this.db.dialect)));
           if (this.dbHolds) await dropHold(q, s);
+          return 0;
         });
+        if (enqueued) this.onEnqueued();
         break;
       } catch (err) {
         // A unique violation: the same settlement committed meanwhile; the second look sees it.

@@ -2,10 +2,8 @@
 // the invoice is requested) after it was paid, and is invoiced once (`invoice_orders` primary key).
 // Invoice amount = what was paid (tax borne by the platform). pending → issued (url) | rejected (reason).
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
+import { walletClock } from './clock.ts';
 import { findOrder } from './orders.ts';
-
-/** The wallet's clock; tests replace `now` to move time (e.g. past the invoice delay). */
-export const walletClock = { now: (): number => Date.now() };
 
 export const INVOICE_TYPES = ['standard', 'special_vat'] as const;
 export const LINE_ITEMS = ['Information technology services', 'Information service fees', 'Software service fees', 'Platform service fees'] as const;

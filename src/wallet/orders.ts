@@ -7,6 +7,8 @@ import { applyEntry } from '../ledger/entries.ts';
 import { balanceAlertsAfterEntry } from './balance-alerts.ts';
 import { memoryBook, memoryHolds } from '../ledger/memory-holds.ts';
 import type { PayInstruction, PayChannel, ProviderId } from './payments/index.ts';
+import { enqueue } from '../outbox/index.ts';
+import { orderExpiryEntry } from './order-expiry.ts';
 import { afterTopupCredited } from './topup-hooks.ts';
 
 export type OrderStatus = 'pending' | 'paid' | 'expired' | 'failed' | 'refunded';
@@ -88,12 +90,16 @@ export interface NewOrder {
   createdAt: number;
 }
 
+/** Inserts a pending order and, in the same transaction, its expiry (an outbox row due at expiresAt). */
 export async function insertOrder(db: Database, o: NewOrder): Promise<void> {
-  await db.run(
-    `INSERT INTO payment_orders (order_no, user_id, provider, channel, usd_cents, points, bonus_points, currency, pay_minor, rate, status, created_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-    [o.orderNo, o.userId, o.provider, o.channel, o.usdCents, o.points, o.bonusPoints, o.currency, o.payMinor, o.rate, o.createdAt, o.expiresAt],
-  );
+  await db.tx(async (q) => {
+    await q.run(
+      `INSERT INTO payment_orders (order_no, user_id, provider, channel, usd_cents, points, bonus_points, currency, pay_minor, rate, status, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      [o.orderNo, o.userId, o.provider, o.channel, o.usdCents, o.points, o.bonusPoints, o.currency, o.payMinor, o.rate, o.createdAt, o.expiresAt],
+    );
+    await enqueue(q, orderExpiryEntry(o.orderNo, o.expiresAt));
+  });
 }
 
 export async function findOrder(q: Queryable, orderNo: string): Promise<PaymentOrderRecord | undefined> {
@@ -150,12 +156,6 @@ export async function creditPaidOrder(
     await afterTopupCredited(q, order, { referralRebatePercent: paid.referralRebatePercent });
     return { credited: true, order };
   });
-}
-
-/** Pending orders past their expiry become expired (a late payment is still credited). */
-export async function expireOrders(db: Database, now = Date.now()): Promise<number> {
-  const r = await db.run(`UPDATE payment_orders SET status = 'expired', expired_at = ? WHERE status = 'pending' AND expires_at <= ?`, [now, now]);
-  return r.changes;
 }
 
 export class OrderStateError extends Error {}

@@ -4,6 +4,7 @@ import type { Gateway } from '../gateway.ts';
 import { compareDecimal, decimalToMinor, usdToCnyMinor, usdToPoints } from './payments/money.ts';
 import { PaymentProviderError, type PayChannel, type ProviderId } from './payments/index.ts';
 import { creditPaidOrder, findOrder, insertOrder, markFailed, newOrderNo, recordPayment, type PaymentOrderRecord } from './orders.ts';
+import { walletClock } from './clock.ts';
 import { enabledProvider, enabledProviderIds } from './provider-settings.ts';
 import { bonusFor } from './topup-settings.ts';
 
@@ -62,7 +63,7 @@ export async function createTopup(gw: Gateway, userId: number, req: TopupRequest
   const currency = currencyOf(req.method);
   const payMinor = currency === 'USD' ? cents : usdToCnyMinor(req.amount, s.cnyPerUsd);
   if (payMinor === null || payMinor <= 0n) throw new TopupRefused('amount', 'invalid_amount', 'amount: too small to pay in the payment currency');
-  const now = Date.now();
+  const now = walletClock.now();
   const orderNo = newOrderNo(now);
   const channel = choice ? (req.channel ?? choice.default) : null;
   await insertOrder(gw.db, {

@@ -185,4 +185,28 @@ export const walletMigrations: Migration[] = [
       'CREATE UNIQUE INDEX users_verified_email ON users(verified_email)',
     ],
   },
+  {
+    // Order expiry and key-expired alerts moved to the outbox (rows due at the expiry time, enqueued
+    // with the order or key from now on): the same rows for what exists already. Keys that expired
+    // before this version get no alert.
+    id: 100,
+    name: 'outbox_order_and_key_expiry',
+    up: (d) => {
+      const nowMs = d === 'sqlite' ? `CAST(strftime('%s', 'now') AS INTEGER) * 1000` : `(EXTRACT(EPOCH FROM now()) * 1000)::bigint`;
+      const obj = d === 'sqlite' ? 'json_object' : 'json_build_object';
+      const text = (json: string) => (d === 'sqlite' ? json : `(${json})::text`);
+      return [
+        `INSERT INTO outbox (kind, payload, dedupe_key, status, attempts, next_attempt_at, created_at)
+         SELECT 'order.expire', ${text(`${obj}('orderNo', order_no)`)}, 'order.expire:' || order_no, 'pending', 0, expires_at, ${nowMs}
+         FROM payment_orders WHERE status = 'pending'
+         ON CONFLICT (dedupe_key) DO NOTHING`,
+        `INSERT INTO outbox (kind, payload, dedupe_key, status, attempts, next_attempt_at, created_at)
+         SELECT 'notify.user',
+                ${text(`${obj}('userId', user_id, 'event', ${obj}('type', 'key_expired', 'keyId', id, 'keyName', name, 'expiresAt', expires_at))`)},
+                'alert:key_expired:' || id || ':' || expires_at, 'pending', 0, expires_at, ${nowMs}
+         FROM api_keys WHERE expires_at > ${nowMs}
+         ON CONFLICT (dedupe_key) DO NOTHING`,
+      ];
+    },
+  },
 ];

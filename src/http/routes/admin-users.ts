@@ -4,6 +4,7 @@ import { findUserById, publicUser, userFromRow } from '../../accounts/users.ts';
 import { InsufficientBalanceError, postEntry } from '../../ledger/entries.ts';
 import { money } from '../../lib/money.ts';
 import { settingsSchema } from '../../settings/store.ts';
+import { alertThresholds } from '../../wallet/alert-thresholds.ts';
 import { balanceAlertsAfterEntry } from '../../wallet/balance-alerts.ts';
 import { loadSmtpSettings } from '../../wallet/smtp-settings.ts';
 import { topupSettingsProblem } from '../../wallet/topup-settings.ts';
@@ -145,19 +146,14 @@ export const adminUserRoutes = routes()
     const reference = idem ? `adjust:${id}:${idem}` : `adjust:${id}:${randomUUID()}`;
     const admin = c.get('user');
     try {
-      const { entry, duplicate } = await postEntry(gw.db, {
-        userId: id,
-        kind: 'adjustment',
-        amount: b.quota,
-        reference,
-        note: `${b.reason} (by ${admin.username})`,
-      });
-      // postEntry (src/ledger) commits on its own: the alert follows right after, once per entry
-      // (dedupe key = the entry's reference), so a retried request adds none.
-      if (!duplicate && entry.amount < 0) {
-        await gw.db.tx((q) => balanceAlertsAfterEntry(q, entry));
-        gw.outbox.kick();
-      }
+      // The balance alert the entry crosses into is enqueued in the entry's own transaction: it exists
+      // exactly when the adjustment does (a retried request applies nothing, so adds none).
+      const { entry, duplicate } = await postEntry(
+        gw.db,
+        { userId: id, kind: 'adjustment', amount: b.quota, reference, note: `${b.reason} (by ${admin.username})` },
+        { afterApply: (q, applied) => balanceAlertsAfterEntry(q, applied, alertThresholds(gw.db)) },
+      );
+      if (!duplicate && entry.amount < 0) gw.outbox.kick();
       const view = publicEntry(entry);
       return duplicate ? c.json({ entry: view, duplicate: true as const }, 200) : c.json({ entry: view, duplicate: false as const }, 201);
     } catch (err) {
