@@ -195,7 +195,7 @@ describe('bad input and upstream failures', () => {
     ['/v1/audio/speech', { model: 'x', input: 'hi' }, 'voice'],
     ['/v1/rerank', { model: 'x', query: 'q', documents: [] }, 'documents'],
     ['/v1/completions', { model: 'x', prompt: 'hi', max_tokens: -1 }, 'max_tokens'],
-  ])('%s with %j → 400 naming %s in OpenAI's error shape', async (path, body, param) => {
+  ])('%s with %j → 400 naming %s in the OpenAI error shape', async (path, body, param) => {
     const s = await funded(gw, up.url, 'bad');
     const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(400);
