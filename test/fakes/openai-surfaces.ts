@@ -9,7 +9,13 @@
 // (with retry-after), error500, error400, nousage, cut, reasoning (2 reasoning tokens), cached.
 import type http from 'node:http';
 
-export const SURFACE_PATHS = ['/responses', '/completions', '/embeddings', '/images/generations', '/images/edits', '/audio/speech', '/audio/transcriptions', '/moderations', '/rerank'];
+const SURFACE_PATHS = ['/responses', '/completions', '/embeddings', '/images/generations', '/images/edits', '/audio/speech', '/audio/transcriptions', '/moderations', '/rerank'];
+
+/** The path after /v1 when it is one of these surfaces (so /v1/chat/completions is not /completions), else null. */
+export function surfacePath(path: string): string | null {
+  const sub = path.slice(path.lastIndexOf('/v1') + 3);
+  return SURFACE_PATHS.includes(sub) ? sub : null;
+}
 
 export const PROMPT_TOKENS = 10;
 /** Tokens per embedding input; rerank tokens per document (plus the query's PROMPT_TOKENS). */
@@ -58,7 +64,8 @@ const words = (body: any, field: string) => Math.max(0, Math.min(Number(body?.[f
 /** Answers one surface call; false when `path` is not a surface. */
 export function answerSurface(c: SurfaceCall): boolean {
   const { res, model, body } = c;
-  if (!SURFACE_PATHS.some((p) => c.path.endsWith(p))) return false;
+  const path = surfacePath(c.path);
+  if (!path) return false;
   const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(typeof value === 'string' ? value : JSON.stringify(value));
@@ -76,7 +83,6 @@ export function answerSurface(c: SurfaceCall): boolean {
     c.later(50, c.cut);
     return n >= 0;
   };
-  const path = c.path.slice(c.path.lastIndexOf('/v1') + 3);
 
   switch (path) {
     case '/responses':

@@ -22,7 +22,7 @@
 // Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerSurface, formFields, SURFACE_PATHS } from './openai-surfaces.ts';
+import { answerSurface, formFields, surfacePath } from './openai-surfaces.ts';
 
 export interface FakeRequest {
   method: string;
@@ -134,7 +134,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         return;
       }
 
-      if (req.method === 'POST' && SURFACE_PATHS.some((p) => path.endsWith(p))) {
+      if (req.method === 'POST' && surfacePath(path)) {
         if (!form && (parseFailed || typeof body !== 'object' || body === null)) {
           json(400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error'));
           return;
