@@ -45,11 +45,24 @@ describe('legacy completions', () => {
     if (stream) expect(sent.body.stream_options).toEqual({ include_usage: true });
   });
 
+  it('a streaming caller who asks for usage gets the usage chunk; one who does not, does not', async () => {
+    const s = await funded(gw, up.url, 'cmpl-usage');
+    const chunks = async (extra: object) => {
+      const out: any[] = [];
+      for await (const c of await s.sdk.completions.create({ model: s.model, prompt: 'Say tok', max_tokens: 2, stream: true, ...extra })) out.push(c);
+      return out;
+    };
+    expect((await chunks({})).every((c) => c.choices.length > 0)).toBe(true);
+    const asked = await chunks({ stream_options: { include_usage: true } });
+    expect(asked.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: 2 } });
+  });
+
   it('a stream without usage is billed on a count, flagged estimated', async () => {
     const s = await funded(gw, up.url, 'nousage');
     const before = await wallet(s.client);
     for await (const _ of await s.sdk.completions.create({ model: s.model, prompt: 'Say tok', max_tokens: 4, stream: true })) void _;
-    await expectBilled(s, before, tokens(countTokens('Say tok'), countTokens('tok '.repeat(4))), { estimated: true, stream: true });
+    // Chat's estimate (the same tap): the prompt as one message, plus 4 tokens of framing per message and 3.
+    await expectBilled(s, before, tokens(countTokens('Say tok\n') + 4 + 3, countTokens('tok '.repeat(4))), { estimated: true, stream: true });
   });
 });
 

@@ -1,8 +1,10 @@
 // Answers a caller of an OpenAI surface (everything but chat) from an OpenAI channel's result, passed
 // through as it came: a refusal as is (nothing charged), an SSE stream event by event, a JSON answer
-// whole, and anything else (speech audio, transcripts as text/srt/vtt) piped chunk by chunk. Every
-// path ends in chargeMetered, the one metering function: the provider's usage where it sent one, the
-// model's per-request price where one is set, else a count flagged estimated.
+// whole, and anything else (speech audio, transcripts as text/srt/vtt) piped chunk by chunk. These
+// paths end in chargeMetered, the one metering function: the provider's usage where it sent one, the
+// model's per-request price where one is set, else a count flagged estimated. Legacy completions
+// streams share chat's framing and go through chat's byte-level tap (src/relay/stream.ts), which
+// drops the usage chunk we asked for on a caller's behalf.
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Gateway } from '../gateway.ts';
@@ -10,7 +12,7 @@ import type { RequestBill } from './bill.ts';
 import { chargeMetered, pipeMeteredStream } from './metered-stream.ts';
 import { readLimited } from './read-limited.ts';
 import { RelayError } from './respond.ts';
-import { drained } from './stream.ts';
+import { drained, pipeStream } from './stream.ts';
 import { SurfaceStreamDecoder } from './surface-stream.ts';
 import { readSurfaceUsage } from './surface-usage.ts';
 import type { UpstreamRefusal, UpstreamSuccess } from './upstream.ts';
@@ -22,6 +24,8 @@ export interface SurfaceAnswer {
   errorEvent: (message: string) => string;
   promptEstimate: () => Promise<number>;
   headers: Record<string, string>;
+  /** Streams in chat-completion framing (legacy completions) go through chat's byte-level tap instead. */
+  chatFraming?: { dropUsageChunk: boolean; messages: unknown };
 }
 
 /** Most text of a non-JSON answer kept for a count; the rest is counted by its size. */
@@ -36,6 +40,10 @@ export async function answerSurface(gw: Gateway, result: UpstreamSuccess | Upstr
     return;
   }
   const contentType = String(result.response.headers['content-type'] ?? '');
+  if (contentType.includes('text/event-stream') && o.chatFraming) {
+    await pipeStream(o.chatFraming.messages, result.response.body as Readable, bill, res, signal, o.chatFraming.dropUsageChunk, o.headers);
+    return;
+  }
   if (contentType.includes('text/event-stream')) {
     const decoder = new SurfaceStreamDecoder();
     await pipeMeteredStream({ decoder, encoder: null, errorEvent: o.errorEvent, promptEstimate: o.promptEstimate }, result.response.body as Readable, bill, res, signal, o.headers);

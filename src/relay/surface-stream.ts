@@ -1,5 +1,5 @@
-// Meters an OpenAI stream other than chat, forwarded to the caller as it is: legacy completions
-// (`data: {text_completion}` … `[DONE]`), Responses (`response.*` events), image generation
+// Meters an OpenAI stream other than chat and legacy completions (those two share chat's tap),
+// forwarded to the caller as it is: Responses (`response.*` events), image generation
 // (`image_generation.*`), speech (`speech.audio.*`) and transcription (`transcript.text.*`) events.
 // It only reads: the usage the provider put in its last event, the generated text (for a count when
 // there is none), and whether the stream reached its terminal event.
@@ -20,7 +20,7 @@ export class SurfaceStreamDecoder implements StreamDecoder {
   invalidUsage: string | null = null;
 
   event(e: EventSourceMessage): StreamEvent[] {
-    if (e.data === '[DONE]') return [{ type: 'done' }];
+    if (e.data === '[DONE]') return [{ type: 'done' }]; // OpenAI-compatible vendors may end any stream so
     let data: unknown;
     try {
       data = JSON.parse(e.data);
@@ -42,8 +42,6 @@ export class SurfaceStreamDecoder implements StreamDecoder {
       return out;
     }
     if (TEXT_DELTAS.has(type) && typeof data.delta === 'string') out.push({ type: 'text', text: data.delta });
-    // Legacy completions chunks: choices[].text.
-    if (Array.isArray(data.choices)) for (const c of data.choices) if (isObject(c) && typeof c.text === 'string' && c.text) out.push({ type: 'text', text: c.text });
     const usage = isObject(data.response) ? data.response.usage : data.usage;
     if (usage != null) out.push(this.usageOf(usage));
     if (TERMINAL.has(type)) out.push({ type: 'done' });

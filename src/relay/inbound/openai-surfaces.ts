@@ -27,6 +27,8 @@ export interface SurfaceRequest {
   promptText: string;
   /** Fields to set in the body sent upstream (usage asked for on the caller's behalf). */
   extra?: Record<string, unknown>;
+  /** The stream is in chat-completion framing (legacy completions): chat's byte-level tap meters it. */
+  chatFraming?: { dropUsageChunk: boolean };
 }
 
 export interface Surface {
@@ -83,8 +85,10 @@ export const SURFACES: Record<string, Surface> = {
       const stream = flag(b, 'stream');
       const wantsUsage = stream && (b.stream_options as any)?.include_usage === true;
       const choices = Math.max(positive(b, 'n') ?? 1, positive(b, 'best_of') ?? 1);
-      // Usage is asked for on the caller's behalf: OpenAI sends it in a last chunk with empty choices.
-      return { model, stream, maxTokens: positive(b, 'max_tokens'), choices, promptText, ...(stream && !wantsUsage ? { extra: { stream_options: { ...(b.stream_options as object), include_usage: true } } } : {}) };
+      const r: SurfaceRequest = { model, stream, maxTokens: positive(b, 'max_tokens'), choices, promptText, chatFraming: { dropUsageChunk: stream && !wantsUsage } };
+      // Usage is asked for on the caller's behalf (its last chunk is dropped again when the caller did not ask).
+      if (stream && !wantsUsage) r.extra = { stream_options: { ...(b.stream_options as object), include_usage: true } };
+      return r;
     },
     answerText: (body) => (Array.isArray(body?.choices) ? body.choices.map((c: any) => (typeof c?.text === 'string' ? c.text : '')).join('') : ''),
     errorEvent: dataError,
@@ -211,6 +215,7 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
     bill.channel = result.channel;
     bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
     const promptEstimate = () => countTokens(r.promptText);
-    await answerSurface(gw, result, bill, res, signal, { answerText: surface.answerText, errorEvent: surface.errorEvent, promptEstimate, headers: { 'x-moleapi-request-id': bill.ctx.requestId } });
+    const chatFraming = r.chatFraming ? { ...r.chatFraming, messages: [{ content: r.promptText }] } : undefined;
+    await answerSurface(gw, result, bill, res, signal, { answerText: surface.answerText, errorEvent: surface.errorEvent, promptEstimate, headers: { 'x-moleapi-request-id': bill.ctx.requestId }, ...(chatFraming ? { chatFraming } : {}) });
   });
 }
