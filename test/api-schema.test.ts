@@ -262,7 +262,9 @@ describe('/api/openapi.json', () => {
     // the relay, described by hand
     expect(doc.paths['/v1/chat/completions'].post.responses['429'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/OpenAIError' });
     expect(doc.paths['/v1/models'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ModelList' });
-    expect(Object.keys(doc.paths['/v1/embeddings'].post.responses)).toEqual(['501']);
+    expect(Object.keys(doc.paths['/v1/embeddings'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '429', '502']));
+    expect(doc.paths['/v1/responses'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ResponsesRequest' });
+    expect(doc.paths['/v1/audio/transcriptions'].post.requestBody.content).toHaveProperty('multipart/form-data');
     expect(doc.components.securitySchemes).toHaveProperty('session');
   });
 });

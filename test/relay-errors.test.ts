@@ -202,13 +202,15 @@ describe('money', () => {
 });
 
 describe('routes', () => {
-  it('an unimplemented endpoint → 501 with an error body', async () => {
+  it('an unimplemented endpoint → 501 with an error body (Gemini shape under /v1beta), nothing held', async () => {
+    // Every OpenAI route of the API surface is implemented; a Gemini method the gateway lacks is not.
     const u = await user();
-    await expectRefused(
-      u,
-      { path: '/v1/audio/speech', body: { model: 'tts-1', input: 'hello', voice: 'alloy' }, headers: bearer(u.key) },
-      501,
-      'not_implemented',
-    );
+    const before = await wallet(u.client);
+    const res = await send('/v1beta/models/gpt-x:batchEmbedContents', { requests: [] }, { 'x-goog-api-key': u.key });
+    expect(res.status).toBe(501);
+    expect(res.body.error).toMatchObject({ code: 501, status: 'UNIMPLEMENTED', message: expect.stringContaining('not implemented') });
+    const after = await wallet(u.client);
+    expect(after.balance.quota).toBe(before.balance.quota);
+    expect(after.held.quota).toBe(0);
   });
 });

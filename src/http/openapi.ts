@@ -1,7 +1,6 @@
 // The relay stays on node:http (src/relay), so its routes are described here by hand, with the same
 // schema tools; the management routes describe themselves (their createRoute declarations).
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
-import { PLANNED } from '../relay/router.ts';
 import type { Env } from './common.ts';
 
 const OpenAIError = z
@@ -65,6 +64,30 @@ const MessagesRequest = z
     stream: z.boolean().optional(),
   })
   .openapi('MessagesRequest', { description: "Anthropic's Messages request; forwarded as is to Anthropic channels, translated for OpenAI channels" });
+
+const ResponsesRequest = z
+  .looseObject({
+    model: z.string().min(1),
+    input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
+    instructions: z.string().optional(),
+    stream: z.boolean().optional(),
+    max_output_tokens: z.number().int().positive().optional(),
+    tools: z.array(z.looseObject({ type: z.string() })).optional(),
+  })
+  .openapi('ResponsesRequest', { description: "OpenAI's Responses request; forwarded as is to OpenAI channels" });
+
+const model = z.string().min(1);
+/** The OpenAI surfaces passed through to OpenAI channels (src/relay/inbound/openai-surfaces.ts). */
+const SURFACE_DOCS = [
+  { path: '/v1/completions', summary: 'Legacy text completions, streaming or not', multipart: false, answerType: 'application/json', answer: 'text_completion (or SSE chunks)', schema: z.looseObject({ model, prompt: z.union([z.string(), z.array(z.unknown())]), stream: z.boolean().optional(), max_tokens: z.number().int().positive().optional() }) },
+  { path: '/v1/embeddings', summary: 'Embeddings', multipart: false, answerType: 'application/json', answer: 'list of embeddings with usage', schema: z.looseObject({ model, input: z.union([z.string(), z.array(z.unknown())]) }) },
+  { path: '/v1/images/generations', summary: 'Image generation (per-request or token priced)', multipart: false, answerType: 'application/json', answer: 'images (or SSE image_generation.* events)', schema: z.looseObject({ model, prompt: z.string(), n: z.number().int().positive().optional() }) },
+  { path: '/v1/images/edits', summary: 'Image edits (multipart: image, prompt, model)', multipart: true, answerType: 'application/json', answer: 'images', schema: z.looseObject({ model, prompt: z.string(), image: z.string().openapi({ format: 'binary' }) }) },
+  { path: '/v1/audio/speech', summary: 'Text to speech', multipart: false, answerType: 'audio/mpeg', answer: 'the audio (or with stream_format: sse, speech.audio.* events)', schema: z.looseObject({ model, input: z.string(), voice: z.unknown() }) },
+  { path: '/v1/audio/transcriptions', summary: 'Speech to text (multipart: file, model)', multipart: true, answerType: 'application/json', answer: 'the transcript (JSON, text, srt or vtt; or SSE transcript.text.* events)', schema: z.looseObject({ model, file: z.string().openapi({ format: 'binary' }) }) },
+  { path: '/v1/moderations', summary: 'Moderation (model defaults to omni-moderation-latest)', multipart: false, answerType: 'application/json', answer: 'moderation results', schema: z.looseObject({ model: model.optional(), input: z.union([z.string(), z.array(z.unknown())]) }) },
+  { path: '/v1/rerank', summary: 'Rerank (Jina / Cohere style), for OpenAI-compatible channels that offer it', multipart: false, answerType: 'application/json', answer: 'results with relevance scores', schema: z.looseObject({ model, query: z.string(), documents: z.array(z.unknown()).min(1), top_n: z.number().int().positive().optional() }) },
+] as const;
 
 const aErr = (description: string) => ({ description, content: { 'application/json': { schema: AnthropicError } } });
 
@@ -140,15 +163,41 @@ export function describeRelay(app: OpenAPIHono<Env>): void {
     request: { body: { required: true, content: { 'application/json': { schema: MessagesRequest.partial({ max_tokens: true }) } } } },
     responses: { 200: { description: 'OK', content: { 'application/json': { schema: z.object({ input_tokens: z.number().int() }) } } }, 401: aErr('authentication_error') },
   });
-  for (const route of PLANNED) {
-    const [method, path] = route.split(' ') as [string, string];
+  const failures = {
+    400: err('`invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests)'),
+    401: err('`invalid_api_key`'),
+    403: err('`model_not_allowed`, `ip_not_allowed`'),
+    404: err('`model_not_found`'),
+    413: err('`request_too_large`'),
+    429: err('`insufficient_quota`; no upstream call was made'),
+    502: err('`upstream_error`'),
+    503: err('`no_available_channel`'),
+  };
+  reg.registerPath({
+    method: 'post',
+    path: '/v1/responses',
+    summary: 'OpenAI Responses API, streaming or not: passed through to OpenAI channels, translated for Anthropic ones',
+    tags: ['relay'],
+    security: keyAuth,
+    request: { body: { required: true, content: { 'application/json': { schema: ResponsesRequest } } } },
+    responses: {
+      200: {
+        description: 'The response object (JSON), or with stream: true typed server-sent events response.created … response.completed',
+        content: { 'application/json': { schema: z.looseObject({ id: z.string(), object: z.literal('response'), output: z.array(z.unknown()) }) }, 'text/event-stream': { schema: z.string() } },
+      },
+      ...failures,
+    },
+  });
+  for (const s of SURFACE_DOCS) {
+    const content = s.multipart ? { 'multipart/form-data': { schema: s.schema } } : { 'application/json': { schema: s.schema } };
     reg.registerPath({
-      method: method.toLowerCase() as 'post',
-      path,
-      summary: 'Not implemented yet: answers 501 `not_implemented`',
+      method: 'post',
+      path: s.path,
+      summary: s.summary,
       tags: ['relay'],
       security: keyAuth,
-      responses: { 501: err('`not_implemented`') },
+      request: { body: { required: true, content } },
+      responses: { 200: { description: s.answer, content: { [s.answerType]: { schema: s.answerType === 'application/json' ? z.looseObject({}) : z.string() } } }, ...failures },
     });
   }
 }

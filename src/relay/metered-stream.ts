@@ -22,6 +22,7 @@ export interface Delivered {
 }
 
 /**
+ * The one metering function of every endpoint that reads the provider's usage in the common form.
  * Bills the provider's usage when it sent one. A stream cut before its end is billed at least for
  * the text delivered (Anthropic's message_start carries only a placeholder output count). No usage
  * at all: our count, flagged estimated; nothing delivered: the hold is released.
@@ -42,6 +43,11 @@ export async function chargeMetered(
   }
   if (billable && d.complete) {
     await bill.charge(billable, { estimated: false, status, error });
+    return;
+  }
+  if (d.events > 0 && bill.ctx.price.perRequest !== null) {
+    // A per-request price (images, audio, rerank, moderation …) does not depend on a count: nothing to estimate.
+    await bill.charge(billable ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, { estimated: false, status, error });
     return;
   }
   if (d.events === 0) {

@@ -4,19 +4,9 @@ import { authorize } from './auth.ts';
 import { chatCompletions } from './chat.ts';
 import { anthropicErrorBody, countMessageTokens, messages } from './inbound/anthropic.ts';
 import { geminiErrorBody, geminiRoute, generateContent } from './inbound/gemini.ts';
+import { relaySurface, SURFACES } from './inbound/openai-surfaces.ts';
+import { responses } from './inbound/responses.ts';
 import { RelayError, sendError, sendJson, type OpenAIErrorType } from './respond.ts';
-
-// Routes of the public API surface that later work fills in: they answer 501, never hang.
-export const PLANNED = new Set([
-  'POST /v1/completions',
-  'POST /v1/responses',
-  'POST /v1/embeddings',
-  'POST /v1/images/generations',
-  'POST /v1/audio/speech',
-  'POST /v1/audio/transcriptions',
-  'POST /v1/moderations',
-  'POST /v1/rerank',
-]);
 
 /** True for paths the relay answers (the caller-facing API), false for the console and management API. */
 export function isRelayPath(path: string): boolean {
@@ -48,6 +38,8 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   try {
     if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, query);
     if (route === 'GET /v1/models' || route === 'GET /v1beta/models') return await listModels(gw, req, res, query, route.slice(4));
+    if (route === 'POST /v1/responses') return await responses(gw, req, res, query);
+    if (Object.hasOwn(SURFACES, route)) return await relaySurface(gw, SURFACES[route]!, req, res, query);
     if (route === 'POST /v1/messages') return await messages(gw, req, res, query);
     if (route === 'POST /v1/messages/count_tokens') return await countMessageTokens(gw, req, res, query);
     if (req.method === 'POST' && path.startsWith('/v1beta/models/')) {
@@ -56,7 +48,7 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
         return await generateContent(gw, req, res, query, g.model, g.method === 'streamGenerateContent');
       }
     }
-    if (PLANNED.has(route) || path.startsWith('/v1beta/')) {
+    if (path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
     }
     throw new RelayError(404, 'unknown_route', `Unknown route ${route}. See GET /api/openapi.json.`, 'not_found_error');

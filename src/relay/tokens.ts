@@ -80,12 +80,13 @@ export async function estimatePromptTokens(messages: unknown): Promise<number> {
   return (await countTokens(text)) + 4 * messages.length + 3;
 }
 
-/** Delta text of one streamed chat.completion.chunk (content, reasoning and tool-call arguments). */
+/** Delta text of one streamed chat.completion.chunk (content, reasoning and tool-call arguments) or text_completion chunk. */
 export function chunkText(chunk: any): string {
   let text = '';
   const choices = chunk?.choices;
   if (!Array.isArray(choices)) return text;
   for (const c of choices) {
+    if (typeof c?.text === 'string') text += c.text; // legacy completions chunks
     const d = c?.delta;
     if (!d) continue;
     if (typeof d.content === 'string') text += d.content;

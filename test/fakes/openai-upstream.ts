@@ -14,17 +14,23 @@
 //   empty      stream: 200 text/event-stream headers, then the end, with no event at all
 //   stall      stream: one word chunk then silence (socket kept open); non-stream: headers, half a body, silence
 //   huge       1 MB of one repeated character: stream in 4 KB content chunks without usage; non-stream one JSON answer
+//   toolcall   with `tools` in the request: one call of the first tool, arguments {"city":"Paris"}, usage {10, 5}
+// 429 answers carry `retry-after: 1`, as OpenAI's do. The other surfaces (/responses, /completions,
+// /embeddings, images, audio, /moderations, /rerank) are in openai-surfaces.ts.
 // Like OpenAI it honours `n` (n choices, usage counts all of them). A request body field `fake_usage`
 // (a string) is sent verbatim as the usage value, e.g. '{"prompt_tokens":1e400,"completion_tokens":2}'.
 // Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerSurface, formFields, surfacePath } from './openai-surfaces.ts';
 
 export interface FakeRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
   body: any;
+  /** Text fields of a multipart body (files as `file:<name>` → size). */
+  form: Map<string, string> | null;
   aborted: boolean;
 }
 
@@ -89,7 +95,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const rawBuf = Buffer.concat(chunks);
+      const raw = rawBuf.toString('utf8');
       let body: any;
       let parseFailed = false;
       if (raw) {
@@ -100,7 +107,8 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         }
       }
       const path = (req.url ?? '/').split('?')[0]!;
-      const rec: FakeRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, aborted: false };
+      const form = formFields(rawBuf, req.headers['content-type']);
+      const rec: FakeRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, form, aborted: false };
       requests.push(rec);
       let selfClosed = false;
       res.on('close', () => {
@@ -123,6 +131,19 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
           object: 'list',
           data: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1'].map((id) => ({ id, object: 'model', created, owned_by: 'openai' })),
         }));
+        return;
+      }
+
+      if (req.method === 'POST' && surfacePath(path)) {
+        if (!form && (parseFailed || typeof body !== 'object' || body === null)) {
+          json(400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error'));
+          return;
+        }
+        const cut = () => {
+          selfClosed = true;
+          req.socket.destroy();
+        };
+        answerSurface({ path, model: String(form?.get('model') ?? body?.model ?? ''), body: body ?? {}, form, res, seq: ++seq, cut, later });
         return;
       }
 
@@ -158,6 +179,7 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       }
       for (const code of [429, 408]) {
         if (model.includes(`error${code}`)) {
+          if (code === 429) res.setHeader('retry-after', '1');
           json(code, errorBody(code === 429 ? 'Rate limit reached for requests.' : 'Request timed out.', code === 429 ? 'rate_limit_error' : 'timeout', null));
           return;
         }
@@ -213,6 +235,26 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         for (let i = 0; i < k; i++) for (let c = 0; c < n; c++) sse(chunk(wordDelta(i), null, c));
         finishStream(k, k < 8 && cap < 8 ? 'length' : 'stop');
       };
+
+      const tool = model.includes('toolcall') && Array.isArray(body.tools) ? body.tools[0]?.function : undefined;
+      if (tool) {
+        const call = { id: `call_fake${seq}`, type: 'function', function: { name: tool.name, arguments: '{"city":"Paris"}' } };
+        const u = rawUsage ?? JSON.stringify(usageFor(model, 5));
+        if (!stream) {
+          const message = { role: 'assistant', content: null, tool_calls: [call], refusal: null };
+          const answerBody = JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }] });
+          json(200, `${answerBody.slice(0, -1)},"usage":${u}}`);
+          return;
+        }
+        startStream();
+        sse(chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, ...call, function: { name: tool.name, arguments: '' } }] }, null));
+        for (const part of ['{"city":', '"Paris"}']) sse(chunk({ tool_calls: [{ index: 0, function: { arguments: part } }] }, null));
+        sse(chunk({}, 'tool_calls'));
+        if (includeUsage) sse(`{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":"${model}","choices":[],"usage":${u}}`);
+        sse('[DONE]');
+        res.end();
+        return;
+      }
 
       if (model.includes('cut')) {
         const destroy = () => {

@@ -1,10 +1,10 @@
 // The caller's name for each request-level setting, so an error about a setting the provider cannot
 // take names the field the caller actually sent.
-import type { ChatRequest, Protocol } from './ir.ts';
+import type { Caller, ChatRequest } from './ir.ts';
 
 type Setting = Exclude<keyof ChatRequest, 'source' | 'model' | 'system' | 'messages' | 'stream'>;
 
-const NAMES: Record<Protocol, Record<Setting, string>> = {
+const NAMES: Record<Caller, Record<Setting, string>> = {
   openai: {
     maxOutputTokens: 'max_completion_tokens',
     temperature: 'temperature',
@@ -36,6 +36,22 @@ const NAMES: Record<Protocol, Record<Setting, string>> = {
     responseFormat: 'output_format',
     thinking: 'thinking',
     user: 'metadata.user_id',
+  },
+  responses: {
+    maxOutputTokens: 'max_output_tokens',
+    temperature: 'temperature',
+    topP: 'top_p',
+    topK: 'top_k',
+    stop: 'stop',
+    presencePenalty: 'presence_penalty',
+    frequencyPenalty: 'frequency_penalty',
+    seed: 'seed',
+    tools: 'tools',
+    toolChoice: 'tool_choice',
+    parallelToolCalls: 'parallel_tool_calls',
+    responseFormat: 'text.format',
+    thinking: 'reasoning.effort',
+    user: 'user',
   },
   gemini: {
     maxOutputTokens: 'generationConfig.maxOutputTokens',

@@ -3,6 +3,8 @@
 // compositions and a mapping rule lives in exactly one place.
 
 export type Protocol = 'openai' | 'anthropic' | 'gemini';
+/** Whose fields a request came in: a protocol, or OpenAI's Responses API (decoded only, never a provider). */
+export type Caller = Protocol | 'responses';
 
 /**
  * Token usage in one shape for every provider; the metering reads this.
@@ -63,7 +65,7 @@ export type ToolChoice = { type: 'auto' } | { type: 'none' } | { type: 'required
 
 export interface ChatRequest {
   /** The caller's protocol, so an encoder's error can name the caller's field. */
-  source: Protocol;
+  source: Caller;
   model: string;
   system: TextPart[];
   messages: Message[];

@@ -5713,7 +5713,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/completions": {
+    "/v1/responses": {
         parameters: {
             query?: never;
             header?: never;
@@ -5722,7 +5722,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** OpenAI Responses API, streaming or not: passed through to OpenAI channels, translated for Anthropic ones */
         post: {
             parameters: {
                 query?: never;
@@ -5730,10 +5730,94 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ResponsesRequest"];
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description The response object (JSON), or with stream: true typed server-sent events response.created … response.completed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            object: "response";
+                            output: unknown[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5749,7 +5833,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/responses": {
+    "/v1/completions": {
         parameters: {
             query?: never;
             header?: never;
@@ -5758,7 +5842,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Legacy text completions, streaming or not */
         post: {
             parameters: {
                 query?: never;
@@ -5766,10 +5850,95 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        prompt: string | unknown[];
+                        stream?: boolean;
+                        max_tokens?: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description text_completion (or SSE chunks) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5794,7 +5963,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Embeddings */
         post: {
             parameters: {
                 query?: never;
@@ -5802,10 +5971,93 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        input: string | unknown[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description list of embeddings with usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5830,7 +6082,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Image generation (per-request or token priced) */
         post: {
             parameters: {
                 query?: never;
@@ -5838,10 +6090,215 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        prompt: string;
+                        n?: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description images (or SSE image_generation.* events) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/edits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Image edits (multipart: image, prompt, model) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        model: string;
+                        prompt: string;
+                        /** Format: binary */
+                        image: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description images */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5866,7 +6323,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Text to speech */
         post: {
             parameters: {
                 query?: never;
@@ -5874,10 +6331,92 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        input: string;
+                        voice?: unknown;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description the audio (or with stream_format: sse, speech.audio.* events) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "audio/mpeg": string;
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5902,7 +6441,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Speech to text (multipart: file, model) */
         post: {
             parameters: {
                 query?: never;
@@ -5910,10 +6449,94 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "multipart/form-data": {
+                        model: string;
+                        /** Format: binary */
+                        file: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description the transcript (JSON, text, srt or vtt; or SSE transcript.text.* events) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5938,7 +6561,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Moderation (model defaults to omni-moderation-latest) */
         post: {
             parameters: {
                 query?: never;
@@ -5946,10 +6569,93 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model?: string;
+                        input: string | unknown[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description moderation results */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5974,7 +6680,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Not implemented yet: answers 501 `not_implemented` */
+        /** Rerank (Jina / Cohere style), for OpenAI-compatible channels that offer it */
         post: {
             parameters: {
                 query?: never;
@@ -5982,10 +6688,95 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        query: string;
+                        documents: unknown[];
+                        top_n?: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
             responses: {
-                /** @description `not_implemented` */
-                501: {
+                /** @description results with relevance scores */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description `invalid_json`, `invalid_request` (`param` names the field), `untranslatable_field` (translated requests) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `invalid_api_key` */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_allowed`, `ip_not_allowed` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `model_not_found` */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `request_too_large` */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `insufficient_quota`; no upstream call was made */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `upstream_error` */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIError"];
+                    };
+                };
+                /** @description `no_available_channel` */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6630,6 +7421,23 @@ export interface components {
             })[];
             system?: unknown;
             stream?: boolean;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description OpenAI's Responses request; forwarded as is to OpenAI channels */
+        ResponsesRequest: {
+            model: string;
+            input?: string | {
+                [key: string]: unknown;
+            }[];
+            instructions?: string;
+            stream?: boolean;
+            max_output_tokens?: number;
+            tools?: ({
+                type: string;
+            } & {
+                [key: string]: unknown;
+            })[];
         } & {
             [key: string]: unknown;
         };

@@ -1,0 +1,79 @@
+// Shared by the relay surface tests: a model with its own channel, price and funded user, and the
+// check that one request moved the wallet, the log row and the ledger by exactly one amount.
+import { expect } from 'vitest';
+import OpenAI from 'openai';
+import type { ApiClient } from './api.ts';
+import { addChannel, createUserWithKey, setPrice, type TestGateway } from './gateway.ts';
+
+let seq = 0;
+// Model names carry only digits besides the behaviour tag, so no random suffix can trigger a fake behaviour.
+export const uniqueModel = (tag: string) => `m${process.pid}n${++seq}t${Date.now() % 100000}-${tag}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const usd = (q: number) => {
+  const a = Math.abs(q);
+  return `${q < 0 ? '-' : ''}${Math.floor(a / 500000)}.${String((a % 500000) * 2).padStart(6, '0')}`;
+};
+
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await sleep(50);
+    }
+  }
+}
+
+export interface Funded {
+  model: string;
+  client: ApiClient;
+  key: string;
+  keyId: number;
+  sdk: OpenAI;
+}
+
+/** USD per 1M tokens: 1 point per input token, 4 per output token. */
+export const TOKEN_PRICE = { input: '2', output: '8' };
+
+export async function funded(
+  gw: TestGateway,
+  upstreamUrl: string,
+  tag: string,
+  opts: { price?: Parameters<typeof setPrice>[2]; channel?: Partial<Parameters<typeof addChannel>[1]>; model?: string } = {},
+): Promise<Funded> {
+  const model = opts.model ?? uniqueModel(tag);
+  await addChannel(gw, { name: `ch-${model}`, baseUrl: upstreamUrl, models: [model], apiKey: `sk-upstream-${model}`, ...opts.channel });
+  await setPrice(gw, model, opts.price ?? TOKEN_PRICE);
+  const user = await createUserWithKey(gw, { balance: 1_000_000 });
+  return { model, ...user, sdk: new OpenAI({ apiKey: user.key, baseURL: gw.url + '/v1', maxRetries: 0, timeout: 20_000 }) };
+}
+
+export async function wallet(client: ApiClient) {
+  const res = await client.get('/api/wallet');
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** Asserts wallet, log row and ledger all show exactly `cost` for the one request just made; returns the log row. */
+export async function expectBilled(s: Funded, before: any, cost: number, row: Record<string, unknown> = {}) {
+  const after = await eventually(async () => {
+    const w = await wallet(s.client);
+    expect(w.held.quota).toBe(0);
+    expect(w.requestCount).toBe(before.requestCount + 1);
+    return w;
+  });
+  expect(after.balance.quota).toBe(before.balance.quota - cost);
+  const log = await eventually(async () => {
+    const res = await s.client.get(`/api/logs?model=${encodeURIComponent(s.model)}&pageSize=200`);
+    expect(res.body.items).toHaveLength(1);
+    return res.body.items[0];
+  });
+  expect(log).toMatchObject({ model: s.model, cost: { quota: cost, usd: usd(cost) }, ...row });
+  const ledger = await s.client.get('/api/wallet/ledger?pageSize=200');
+  const usage = ledger.body.items.filter((e: any) => e.kind === 'usage');
+  expect(usage.map((e: any) => e.amount.quota)).toEqual(cost === 0 ? [] : [-cost]);
+  return log;
+}
