@@ -4,6 +4,7 @@ import { authorize } from './auth.ts';
 import { chatCompletions } from './chat.ts';
 import { anthropicErrorBody, countMessageTokens, messages } from './inbound/anthropic.ts';
 import { geminiErrorBody, geminiRoute, generateContent } from './inbound/gemini.ts';
+import { countGeminiTokens, embedContent } from './inbound/gemini-extra.ts';
 import { RelayError, sendError, sendJson, type OpenAIErrorType } from './respond.ts';
 
 // Routes of the public API surface that later work fills in: they answer 501, never hang.
@@ -55,6 +56,8 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
       if (g && (g.method === 'generateContent' || g.method === 'streamGenerateContent')) {
         return await generateContent(gw, req, res, query, g.model, g.method === 'streamGenerateContent');
       }
+      if (g?.method === 'countTokens') return await countGeminiTokens(gw, req, res, query, g.model);
+      if (g && (g.method === 'embedContent' || g.method === 'batchEmbedContents')) return await embedContent(gw, req, res, query, g.model, g.method === 'batchEmbedContents');
     }
     if (PLANNED.has(route) || path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');
