@@ -194,6 +194,24 @@ describe('gemini channels (AI Studio)', () => {
     expect(after.balance.quota).toBe(before.balance.quota);
   });
 
+  it('a passthrough stream cut by the upstream ends with one Gemini error event; the delivered part is billed', async () => {
+    const s = await setup('gemini', 'cut');
+    const before = await wallet(s.client);
+    const key = (s.ai as any).apiClient.clientOptions.apiKey as string;
+    const res = await fetch(`${gw.url}/v1beta/models/${s.model}:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+    });
+    const text = await res.text();
+    const events = text.split('\r\n\r\n').filter(Boolean);
+    expect(events).toHaveLength(4);
+    expect(JSON.parse(events[3]!.slice('data: '.length))).toMatchObject({ error: { code: 502, status: 'UNAVAILABLE' } });
+    // usageMetadata said 3 candidates tokens so far; never fewer than our count of what was delivered.
+    const delivered = Math.max(3, countTokens('tok tok tok '));
+    await expectBilled(s.client, s.model, before, cost(10, delivered), { stream: true, completionTokens: delivered });
+  });
+
   it(':countTokens is a free local estimate', async () => {
     const s = await setup('gemini', 'count');
     const before = await wallet(s.client);
