@@ -44,6 +44,8 @@ const isTimeout = (err: unknown) =>
  * Tries channels in order until one answers. 5xx, 408, 429, timeouts and connection failures before the
  * first byte move on to the next channel (at most maxAttempts calls); other 4xx are the caller's problem
  * and are passed through. A channel whose origin is at its connection limit is skipped without a call.
+ * Each call uses the channel's next key (KeyRotation); a 401/403 is retried at once with another of its
+ * keys while it has one the upstream has not rejected, else passed through like any other 4xx.
  */
 export async function callUpstream(channels: Channel[], o: UpstreamAttemptOptions): Promise<UpstreamSuccess | UpstreamRefusal> {
   let lastStatus = 0;
