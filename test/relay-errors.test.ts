@@ -206,7 +206,7 @@ describe('routes', () => {
     // Every OpenAI route of the API surface is implemented; a Gemini method the gateway lacks is not.
     const u = await user();
     const before = await wallet(u.client);
-    const res = await send('/v1beta/models/gpt-x:batchEmbedContents', { requests: [] }, { 'x-goog-api-key': u.key });
+    const res = await send('/v1beta/models/gpt-x:streamBatchGenerate', { requests: [] }, { 'x-goog-api-key': u.key });
     expect(res.status).toBe(501);
     expect(res.body.error).toMatchObject({ code: 501, status: 'UNIMPLEMENTED', message: expect.stringContaining('not implemented') });
     const after = await wallet(u.client);

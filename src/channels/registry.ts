@@ -2,7 +2,9 @@ import type { Database } from '../db/index.ts';
 import { ReloadOrder } from '../lib/reload-order.ts';
 import { SecretBox } from '../lib/secret-box.ts';
 
+import { parseStoredConfig, type ChannelConfig } from '../providers/config.ts';
 import { CHANNEL_TYPES, PROVIDERS, type ChannelType, type Provider } from '../providers/index.ts';
+import { KeyRotation } from './key-rotation.ts';
 
 export { CHANNEL_TYPES, type ChannelType };
 
@@ -14,7 +16,10 @@ export interface Channel {
   name: string;
   type: ChannelType;
   baseUrl: string;
+  /** The upstream key(s): one per line, used in rotation (vertex: one service-account JSON). */
   apiKey: string;
+  /** Type-specific settings and extra headers (sealed at rest like the key). */
+  config: ChannelConfig;
   models: string[];
   groups: string[];
   priority: number;
@@ -35,13 +40,25 @@ export const usable = (ch: Channel) => ch.enabled && ch.problem === null;
 const UNREADABLE_KEY =
   "its stored upstream key cannot be decrypted with this gateway's secret key (MOLEAPI_SECRET_KEY or DATA_DIR/secret.key differs from the one it was saved with): restore that key, or enter the upstream key again";
 
+const UNREADABLE_CONFIG =
+  "its stored config (extra headers, type settings) cannot be decrypted with this gateway's secret key (MOLEAPI_SECRET_KEY or DATA_DIR/secret.key differs from the one it was saved with): restore that key, or enter the config again";
+
+/** An empty config is stored as is; any other is sealed (header values may be secrets). */
+const sealConfig = (box: SecretBox, config: ChannelConfig) => (Object.keys(config).length ? box.seal(JSON.stringify(config)) : '{}');
+
 function fromRow(r: Record<string, any>, box: SecretBox): Channel {
   let apiKey = '';
+  let config: ChannelConfig = {};
   let problem: string | null = null;
   try {
     apiKey = box.open(r.api_key);
   } catch {
     problem = UNREADABLE_KEY;
+  }
+  try {
+    config = parseStoredConfig(box.open(r.config));
+  } catch {
+    problem ??= UNREADABLE_CONFIG;
   }
   return {
     id: Number(r.id),
@@ -49,6 +66,7 @@ function fromRow(r: Record<string, any>, box: SecretBox): Channel {
     type: r.type,
     baseUrl: r.base_url,
     apiKey,
+    config,
     problem,
     models: JSON.parse(r.models),
     groups: JSON.parse(r.groups),
@@ -64,10 +82,13 @@ function fromRow(r: Record<string, any>, box: SecretBox): Channel {
 /** Channels in memory, indexed by group and model, for the hot path; reloaded on every admin change. */
 export class ChannelRegistry {
   all: Channel[] = [];
+  /** Which of a channel's keys the next call uses. */
+  readonly rotation = new KeyRotation();
   private byGroupModel = new Map<string, Channel[]>();
 
   // The keys as stored (sealed), so an update that leaves the key alone never rewrites it.
   private storedKeys = new Map<number, string>();
+  private storedConfigs = new Map<number, string>();
   private order = new ReloadOrder();
 
   constructor(
@@ -94,6 +115,7 @@ export class ChannelRegistry {
     if (!this.order.mayApply(ticket)) return;
     this.all = all;
     this.storedKeys = new Map(rows.map((r) => [Number(r.id), String(r.api_key)]));
+    this.storedConfigs = new Map(rows.map((r) => [Number(r.id), String(r.config)]));
     this.byGroupModel = index;
   }
 
@@ -116,9 +138,9 @@ export class ChannelRegistry {
   async create(c: ChannelInput): Promise<number> {
     const now = Date.now();
     const row = await this.db.get<{ id: number }>(
-      `INSERT INTO channels (name, type, base_url, api_key, models, groups, priority, weight, model_mapping, enabled, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [c.name, c.type, c.baseUrl, this.box.seal(c.apiKey), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, now, now],
+      `INSERT INTO channels (name, type, base_url, api_key, config, models, groups, priority, weight, model_mapping, enabled, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [c.name, c.type, c.baseUrl, this.box.seal(c.apiKey), sealConfig(this.box, c.config), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, now, now],
     );
     await this.reload();
     return Number(row!.id);
@@ -127,10 +149,13 @@ export class ChannelRegistry {
   async update(id: number, c: ChannelInput): Promise<void> {
     const stored = this.storedKeys.get(id);
     const unchanged = stored !== undefined && c.apiKey === this.get(id)?.apiKey && SecretBox.isSealed(stored);
+    // The same config object: left alone (it may be unreadable with this gateway's secret, like the key).
+    const storedConfig = this.storedConfigs.get(id);
+    const configKept = storedConfig !== undefined && c.config === this.get(id)?.config;
     await this.db.run(
-      `UPDATE channels SET name = ?, type = ?, base_url = ?, api_key = ?, models = ?, groups = ?, priority = ?, weight = ?,
+      `UPDATE channels SET name = ?, type = ?, base_url = ?, api_key = ?, config = ?, models = ?, groups = ?, priority = ?, weight = ?,
          model_mapping = ?, enabled = ?, updated_at = ? WHERE id = ?`,
-      [c.name, c.type, c.baseUrl, unchanged ? stored : this.box.seal(c.apiKey), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, Date.now(), id],
+      [c.name, c.type, c.baseUrl, unchanged ? stored : this.box.seal(c.apiKey), configKept ? storedConfig : sealConfig(this.box, c.config), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, Date.now(), id],
     );
     await this.reload();
   }
@@ -181,14 +206,18 @@ export function orderForAttempts(channels: Channel[], random: () => number = Mat
 
 const urlCache = new Map<string, { origin: string; path: string }>();
 
-/** The upstream origin and path for an OpenAI-style path: a bare origin gets /v1, a base with a path is used as is. */
-export function upstreamUrl(baseUrl: string, path: string): { origin: string; path: string } {
-  const cacheKey = `${baseUrl} ${path}`;
+/**
+ * The upstream origin and path for an endpoint path: a bare origin gets `bareOriginPrefix` (/v1 for
+ * OpenAI-style bases), a base with a path is used as is. The base's query is kept.
+ */
+export function upstreamUrl(baseUrl: string, path: string, bareOriginPrefix = '/v1'): { origin: string; path: string } {
+  const cacheKey = `${baseUrl} ${path} ${bareOriginPrefix}`;
   let hit = urlCache.get(cacheKey);
   if (!hit) {
     const base = new URL(baseUrl);
     const prefix = base.pathname.replace(/\/+$/, '');
-    hit = { origin: base.origin, path: `${prefix === '' ? '/v1' : prefix}${path}${base.search}` };
+    const search = base.search && path.includes('?') ? `&${base.search.slice(1)}` : base.search;
+    hit = { origin: base.origin, path: `${prefix === '' ? bareOriginPrefix : prefix}${path}${search}` };
     if (urlCache.size > 10_000) urlCache.clear();
     urlCache.set(cacheKey, hit);
   }

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Channel } from '../channels/registry.ts';
-import { answerFromAnthropic, mixedBody, servesChat, speaksOpenAI } from './chat-translated.ts';
+import { answerTranslated, speaksOpenAI, translatedBodies, type Caller } from './chat-translated.ts';
 import type { Gateway } from '../gateway.ts';
 import { authorize } from './auth.ts';
 import type { RequestBill } from './bill.ts';
 import { attemptOptions, runHeld } from './pipeline.ts';
 import { readBody } from './body.ts';
-import { RelayError } from './respond.ts';
+import { openAIErrorBody, RelayError } from './respond.ts';
 import { pipeStream } from './stream.ts';
 import { parseChatRequest, upstreamBody, type ChatRequest } from './chat-request.ts';
 import { readLimited } from './read-limited.ts';
@@ -19,19 +19,20 @@ export async function chatCompletions(gw: Gateway, req: IncomingMessage, res: Se
   const createdAt = Date.now();
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const chat = parseChatRequest(await readBody(req, gw.config.MAX_BODY_BYTES));
-  const held = { model: chat.model, stream: chat.stream, bodyBytes: chat.raw.length, maxTokens: chat.maxTokens, choices: chat.choices, accepts: servesChat };
+  const held = { model: chat.model, stream: chat.stream, bodyBytes: chat.raw.length, maxTokens: chat.maxTokens, choices: chat.choices };
   await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relay(gw, chat, channels, bill, res, signal));
 }
 
 async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
   const passthrough = upstreamBody(chat);
   // Only a list with a non-OpenAI channel pays for the translating body function.
-  const body = channels.every(speaksOpenAI) ? passthrough : mixedBody(gw, chat, bill, passthrough);
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body });
+  const caller = channels.every(speaksOpenAI) ? null : translatingCaller(chat);
+  const body = caller ? translatedBodies(gw, caller, bill, passthrough) : passthrough;
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body, call: { model: chat.model, stream: chat.stream } });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
   const idHeader = { 'x-moleapi-request-id': bill.ctx.requestId };
-  if (!speaksOpenAI(result.channel)) return answerFromAnthropic(gw, chat, result, bill, res, signal, idHeader);
+  if (!speaksOpenAI(result.channel)) return answerTranslated(gw, caller ?? translatingCaller(chat), result, bill, res, signal, idHeader);
   if (isRefusal(result)) {
     // The provider refused the caller's input: nothing was generated, so nothing is charged.
     await bill.release(result.status, `upstream refused: HTTP ${result.status}`);
@@ -62,3 +63,16 @@ async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: 
   res.end(buf);
 }
 
+
+function translatingCaller(chat: ChatRequest): Caller {
+  return {
+    protocol: 'openai',
+    body: chat.body,
+    model: chat.model,
+    stream: chat.stream,
+    maxTokens: chat.maxTokens,
+    includeUsage: chat.wantsUsage,
+    errorBody: (status, message) => openAIErrorBody(new RelayError(status, 'upstream_refused', message)),
+    promptEstimate: () => estimatePromptTokens(chat.body.messages),
+  };
+}

@@ -98,6 +98,7 @@ function insufficient(reason: 'balance' | 'key', amount: number, auth: KeyAuth):
 export function attemptOptions(gw: Gateway, signal: AbortSignal) {
   return {
     pools: gw.pools,
+    keys: gw.channels.rotation,
     maxAttempts: gw.config.UPSTREAM_MAX_ATTEMPTS,
     headersTimeoutMs: gw.config.UPSTREAM_TIMEOUT_MS,
     bodyTimeoutMs: gw.config.UPSTREAM_BODY_TIMEOUT_MS,

@@ -6,6 +6,7 @@ import { anthropicErrorBody, countMessageTokens, messages } from './inbound/anth
 import { geminiErrorBody, geminiRoute, generateContent } from './inbound/gemini.ts';
 import { relaySurface, SURFACES } from './inbound/openai-surfaces.ts';
 import { responses } from './inbound/responses.ts';
+import { countGeminiTokens, embedContent } from './inbound/gemini-extra.ts';
 import { RelayError, sendError, sendJson, type OpenAIErrorType } from './respond.ts';
 
 /** True for paths the relay answers (the caller-facing API), false for the console and management API. */
@@ -47,6 +48,8 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
       if (g && (g.method === 'generateContent' || g.method === 'streamGenerateContent')) {
         return await generateContent(gw, req, res, query, g.model, g.method === 'streamGenerateContent');
       }
+      if (g?.method === 'countTokens') return await countGeminiTokens(gw, req, res, query, g.model);
+      if (g && (g.method === 'embedContent' || g.method === 'batchEmbedContents')) return await embedContent(gw, req, res, query, g.model, g.method === 'batchEmbedContents');
     }
     if (path.startsWith('/v1beta/')) {
       throw new RelayError(501, 'not_implemented', `${route} is not implemented yet by this gateway.`, 'invalid_request_error');

@@ -1,4 +1,5 @@
 import { errors, type Dispatcher } from 'undici';
+import type { KeyRotation } from '../channels/key-rotation.ts';
 import { providerOf, upstreamUrl, type Channel } from '../channels/registry.ts';
 import type { UpstreamPools } from './pools.ts';
 import { readLimited } from './read-limited.ts';
@@ -6,8 +7,11 @@ import { RelayError } from './respond.ts';
 
 export interface UpstreamAttemptOptions {
   pools: UpstreamPools;
-  /** The endpoint path for a channel (after its base URL); by default its provider's chat path. */
-  path?: (channel: Channel) => string;
+  keys: KeyRotation;
+  /** The endpoint path for a channel (after its base URL); undefined (or no function): its provider's chat path for `call`. */
+  path?: (channel: Channel) => string | undefined;
+  /** The caller's model (renamed per channel by its mapping) and streaming: Gemini, Vertex and Azure put them in the URL. */
+  call?: { model: string; stream: boolean };
   maxAttempts: number;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
@@ -40,6 +44,8 @@ const isTimeout = (err: unknown) =>
  * Tries channels in order until one answers. 5xx, 408, 429, timeouts and connection failures before the
  * first byte move on to the next channel (at most maxAttempts calls); other 4xx are the caller's problem
  * and are passed through. A channel whose origin is at its connection limit is skipped without a call.
+ * Each call uses the channel's next key (KeyRotation); a 401/403 is retried at once with another of its
+ * keys while it has one the upstream has not rejected, else passed through like any other 4xx.
  */
 export async function callUpstream(channels: Channel[], o: UpstreamAttemptOptions): Promise<UpstreamSuccess | UpstreamRefusal> {
   let lastStatus = 0;
@@ -49,47 +55,59 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
   for (const channel of channels) {
     if (attempts >= o.maxAttempts) break;
     const provider = providerOf(channel);
-    const url = upstreamUrl(channel.baseUrl, o.path ? o.path(channel) : provider.chatPath);
-    if (!o.pools.take(url.origin)) {
-      busy++;
-      continue;
-    }
-    // The slot is held until the response body closes (read, dumped or destroyed), or the call fails.
-    let given = false;
-    const give = () => {
-      if (!given) {
-        given = true;
-        o.pools.give(url.origin);
+    const target = { model: channel.modelMapping[o.call?.model ?? ''] ?? o.call?.model ?? '', stream: o.call?.stream ?? false };
+    const url = upstreamUrl(channel.baseUrl, o.path?.(channel) ?? provider.chatPath(channel, target), provider.bareOriginPrefix);
+    // A key the upstream rejects (401/403) is retried on the same channel with its next key, if it has one.
+    for (;;) {
+      if (attempts >= o.maxAttempts) break;
+      if (!o.pools.take(url.origin)) {
+        busy++;
+        break;
       }
-    };
-    attempts++;
-    try {
-      const response = await o.pools.get(url.origin).request({
-        path: url.path,
-        method: 'POST',
-        headers: withCallerHeaders(provider.headers(channel.apiKey), o.headers?.(channel)),
-        body: o.body(channel),
-        signal: o.signal,
-        headersTimeout: o.headersTimeoutMs,
-        bodyTimeout: o.bodyTimeoutMs,
-      });
-      response.body.once('close', give);
-      if (response.body.destroyed) give();
-      const status = response.statusCode;
-      if (status < 400) return { channel, response, attempts };
-      if (status >= 500 || status === 429 || status === 408) {
-        lastStatus = status;
-        lastTimeout = status === 408;
-        await response.body.dump().catch(() => undefined);
-        continue;
+      // The slot is held until the response body closes (read, dumped or destroyed), or the call fails.
+      let given = false;
+      const give = () => {
+        if (!given) {
+          given = true;
+          o.pools.give(url.origin);
+        }
+      };
+      attempts++;
+      const key = o.keys.pick(channel);
+      try {
+        const own = await provider.headers(channel, key);
+        const response = await o.pools.get(url.origin).request({
+          path: url.path,
+          method: 'POST',
+          headers: withCallerHeaders(own, o.headers?.(channel)),
+          body: o.body(channel),
+          signal: o.signal,
+          headersTimeout: o.headersTimeoutMs,
+          bodyTimeout: o.bodyTimeoutMs,
+        });
+        response.body.once('close', give);
+        if (response.body.destroyed) give();
+        const status = response.statusCode;
+        if (status < 400) return { channel, response, attempts };
+        if (status >= 500 || status === 429 || status === 408) {
+          lastStatus = status;
+          lastTimeout = status === 408;
+          await response.body.dump().catch(() => undefined);
+          break;
+        }
+        if ((status === 401 || status === 403) && o.keys.reject(channel, key)) {
+          await response.body.dump().catch(() => undefined);
+          continue;
+        }
+        const body = await readLimited(response.body, o.maxResponseBytes, response.headers['content-length']);
+        return { channel, status, contentType: String(response.headers['content-type'] ?? 'application/json'), body };
+      } catch (err) {
+        give();
+        if (o.signal.aborted || err instanceof RelayError) throw err;
+        lastStatus = 0;
+        lastTimeout = isTimeout(err);
+        break;
       }
-      const body = await readLimited(response.body, o.maxResponseBytes, response.headers['content-length']);
-      return { channel, status, contentType: String(response.headers['content-type'] ?? 'application/json'), body };
-    } catch (err) {
-      give();
-      if (o.signal.aborted || err instanceof RelayError) throw err;
-      lastStatus = 0;
-      lastTimeout = isTimeout(err);
     }
   }
   if (attempts === 0 && busy > 0) {

@@ -17,22 +17,10 @@
 //   stall      stream: message_start and one delta, then silence until the client leaves;
 //              JSON: never answers
 //   delay      waits 300 ms (or N ms for `delayN`) then answers normally
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeServer, type FakeServer, type RecordedRequest } from './fake-http.ts';
 
-export interface FakeAnthropicRequest {
-  method: string;
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: any;
-  aborted: boolean;
-}
-
-export interface FakeAnthropic {
-  url: string;
-  requests: FakeAnthropicRequest[];
-  close(): Promise<void>;
-}
+export type FakeAnthropicRequest = RecordedRequest;
+export type FakeAnthropic = FakeServer<FakeAnthropicRequest>;
 
 const INPUT_TOKENS = 10;
 const TOOL_INPUT_PARTS = ['{"location":', ' "Paris"}'];
@@ -45,46 +33,12 @@ function usageFor(model: string, output: number) {
 }
 
 export async function startFakeAnthropic(): Promise<FakeAnthropic> {
-  const requests: FakeAnthropicRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
   let seq = 0;
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-    return t;
-  };
-
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let body: any;
-      let parseFailed = false;
-      try {
-        body = raw ? JSON.parse(raw) : undefined;
-      } catch {
-        parseFailed = true;
-      }
-      const path = (req.url ?? '/').split('?')[0]!;
-      const rec: FakeAnthropicRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, aborted: false };
-      requests.push(rec);
-      let selfClosed = false;
-      res.on('close', () => {
-        if (!res.writableFinished && !selfClosed) rec.aborted = true;
-      });
-      const json = (status: number, text: string, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake${seq}`, ...headers });
-        res.end(text);
-      };
-      const destroy = () => {
-        selfClosed = true;
-        req.socket.destroy();
-      };
-
+  const jsonHeaders = () => ({ 'content-type': 'application/json', 'request-id': `req_fake${seq}` });
+  return startFakeServer(
+    (r) => r,
+    ({ req, res, rec, parseFailed, json, destroy, later, delayed }) => {
+      const { path, body } = rec;
       if (!req.headers['x-api-key'] && !/^Bearer \S+/.test(req.headers.authorization ?? '')) return json(401, errorBody('authentication_error', 'x-api-key header is required'));
       if (!req.headers['anthropic-version']) return json(400, errorBody('invalid_request_error', 'anthropic-version: header is required'));
       if (req.method !== 'POST' || path !== '/v1/messages') return json(404, errorBody('not_found_error', 'Not found'));
@@ -169,29 +123,9 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok ' } });
         return;
       }
-      if (model.includes('delay')) {
-        const ms = Number(/delay(\d+)/.exec(model)?.[1] ?? 300);
-        const t = later(ms, answer);
-        res.on('close', () => {
-          clearTimeout(t);
-          timers.delete(t);
-        });
-        return;
-      }
+      if (model.includes('delay')) return delayed(Number(/delay(\d+)/.exec(model)?.[1] ?? 300), answer);
       answer();
-    });
-  });
-
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    async close() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
-  };
+    jsonHeaders,
+  );
 }

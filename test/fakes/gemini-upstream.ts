@@ -16,79 +16,107 @@
 //   cut        stream: 3 chunks, then the socket is destroyed; JSON: reset at once
 //   stall      stream: one chunk, then silence until the client leaves; JSON: never answers
 //   delay      waits 300 ms (or N ms for `delayN`) then answers normally
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+// Keys starting with `revoked` get 403 PERMISSION_DENIED (what a leaked, revoked key gets).
+// Also :countTokens ({totalTokens}: 2 per word of text) and :embedContent / :batchEmbedContents
+// (4-dimension vectors, no usage: Gemini reports none for embeddings).
+// With `vertex` it serves Vertex AI instead: /v1/projects/{project}/locations/{location}/publishers/
+// google/models/{model}:{method}, authenticated by `Authorization: Bearer` with a token from its own
+// OAuth endpoint (POST /token, JWT bearer grant whose assertion must be signed by the service
+// account's key; `tokenRequests` counts the exchanges); a wrong token gets 401 UNAUTHENTICATED.
+import { createVerify, randomBytes } from 'node:crypto';
+import { startFakeServer, type RecordedRequest } from './fake-http.ts';
 
-export interface FakeGeminiRequest {
-  method: string;
-  path: string;
+export interface FakeGeminiRequest extends RecordedRequest {
   model: string;
   action: string;
-  query: URLSearchParams;
-  headers: http.IncomingHttpHeaders;
-  body: any;
-  aborted: boolean;
 }
 
 export interface FakeGemini {
   url: string;
   requests: FakeGeminiRequest[];
+  /** Vertex mode: token exchanges made at /token. */
+  tokenRequests: number;
   close(): Promise<void>;
+}
+
+export interface VertexOptions {
+  project: string;
+  location: string;
+  clientEmail: string;
+  /** PEM public key of the service account. */
+  publicKey: string;
 }
 
 const PROMPT_TOKENS = 10;
 const THOUGHT_TOKENS = 3;
-const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const ROUTE = /^\/v1beta\/models\/([^/:]+):([A-Za-z]+)$/;
+const vertexRoute = (v: VertexOptions) => new RegExp(`^/v1/projects/${v.project}/locations/${v.location}/publishers/google/models/([^/:]+):([A-Za-z]+)$`);
+const words = (v: unknown): number => (typeof v === 'string' ? v.split(/\s+/).filter(Boolean).length : Array.isArray(v) ? v.reduce((n: number, x) => n + words(x), 0) : v && typeof v === 'object' ? Object.values(v).reduce((n: number, x) => n + words(x), 0) : 0);
+const vectorOf = (content: unknown) => [0.1, -0.2, 0.3, words(content) / 100];
+
+/** Checks a JWT bearer assertion's RS256 signature and claims; returns why it is refused, or null. */
+function assertionProblem(assertion: string, v: VertexOptions, audience: string): string | null {
+  const [h, c, sig] = assertion.split('.');
+  if (!h || !c || !sig) return 'malformed JWT';
+  if (!createVerify('RSA-SHA256').update(`${h}.${c}`).verify(v.publicKey, Buffer.from(sig, 'base64url'))) return 'Invalid JWT Signature.';
+  const claims = JSON.parse(Buffer.from(c, 'base64url').toString('utf8'));
+  if (claims.iss !== v.clientEmail) return 'Invalid issuer';
+  if (claims.aud !== audience) return 'Invalid audience';
+  if (!(claims.exp > Date.now() / 1000)) return 'Token has expired';
+  return null;
+}
 
 const errorBody = (code: number, status: string, message: string, details?: unknown[]) => JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
 
-export async function startFakeGemini(): Promise<FakeGemini> {
-  const requests: FakeGeminiRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+export async function startFakeGemini(opts: { vertex?: VertexOptions } = {}): Promise<FakeGemini> {
   let seq = 0;
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-    return t;
-  };
-
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let body: any;
-      let parseFailed = false;
-      try {
-        body = raw ? JSON.parse(raw) : undefined;
-      } catch {
-        parseFailed = true;
+  const tokens = new Set<string>();
+  const state = { tokenRequests: 0, url: '' };
+  const vertex = opts.vertex;
+  const routeRe = vertex ? vertexRoute(vertex) : ROUTE;
+  const fake = await startFakeServer<FakeGeminiRequest>(
+    (r) => {
+      const route = routeRe.exec(decodeURIComponent(r.path));
+      return { ...r, model: route?.[1] ?? '', action: route?.[2] ?? '' };
+    },
+    ({ req, res, rec, parseFailed, raw, json, destroy, later, delayed }) => {
+      const { body } = rec;
+      const url = { searchParams: rec.query, pathname: rec.path };
+      const route = routeRe.exec(decodeURIComponent(url.pathname));
+      if (vertex && rec.path === '/token') {
+        state.tokenRequests++;
+        const form = new URLSearchParams(raw);
+        if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json(400, JSON.stringify({ error: 'unsupported_grant_type', error_description: 'Invalid grant_type' }));
+        const why = assertionProblem(form.get('assertion') ?? '', vertex, `${state.url}/token`);
+        if (why) return json(400, JSON.stringify({ error: 'invalid_grant', error_description: why }));
+        const token = `ya29.fake${randomBytes(8).toString('hex')}`;
+        tokens.add(token);
+        return json(200, JSON.stringify({ access_token: token, expires_in: 3599, token_type: 'Bearer' }));
       }
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const route = ROUTE.exec(decodeURIComponent(url.pathname));
-      const rec: FakeGeminiRequest = { method: req.method ?? 'GET', path: url.pathname, model: route?.[1] ?? '', action: route?.[2] ?? '', query: url.searchParams, headers: req.headers, body, aborted: false };
-      requests.push(rec);
-      let selfClosed = false;
-      res.on('close', () => {
-        if (!res.writableFinished && !selfClosed) rec.aborted = true;
-      });
-      const json = (status: number, text: string, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
-        res.end(text);
-      };
-      const destroy = () => {
-        selfClosed = true;
-        req.socket.destroy();
-      };
-
-      if (!req.headers['x-goog-api-key'] && !url.searchParams.get('key')) {
-        return json(403, errorBody(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."));
+      if (vertex) {
+        const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+        if (!bearer || !tokens.has(bearer)) {
+          return json(401, errorBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'));
+        }
+      } else {
+        const key = req.headers['x-goog-api-key'] ?? url.searchParams.get('key');
+        if (!key) {
+          return json(403, errorBody(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."));
+        }
+        if (String(key).startsWith('revoked')) return json(403, errorBody(403, 'PERMISSION_DENIED', 'Your API key was reported as leaked. Please use another API key.'));
       }
       if (req.method !== 'POST' || !route) return json(404, errorBody(404, 'NOT_FOUND', `Invalid URL (${req.method} ${url.pathname})`));
       if (parseFailed || typeof body !== 'object' || body === null) return json(400, errorBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
+      if (route[2] === 'countTokens') return json(200, JSON.stringify({ totalTokens: 2 * words(body.contents ?? body.generateContentRequest?.contents), promptTokensDetails: [] }));
+      if (route[2] === 'embedContent') {
+        if (!body.content?.parts) return json(400, errorBody(400, 'INVALID_ARGUMENT', '* EmbedContentRequest.content: content is not specified'));
+        return json(200, JSON.stringify({ embedding: { values: vectorOf(body.content) } }));
+      }
+      if (route[2] === 'batchEmbedContents') {
+        if (!Array.isArray(body.requests)) return json(400, errorBody(400, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: requests is not specified'));
+        return json(200, JSON.stringify({ embeddings: body.requests.map((r: any) => ({ values: vectorOf(r?.content) })) }));
+      }
+      if (route[2] !== 'generateContent' && route[2] !== 'streamGenerateContent') return json(404, errorBody(404, 'NOT_FOUND', `Method ${route[2]} not found`));
       if (!Array.isArray(body.contents) || body.contents.length === 0) return json(400, errorBody(400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified'));
 
       const model = route[1]!;
@@ -158,28 +186,18 @@ export async function startFakeGemini(): Promise<FakeGemini> {
         res.write(`data: ${JSON.stringify(chunkOf([{ text: 'tok ' }], 0, false))}\r\n\r\n`);
         return;
       }
-      if (model.includes('delay')) {
-        const t = later(Number(/delay(\d+)/.exec(model)?.[1] ?? 300), answer);
-        res.on('close', () => {
-          clearTimeout(t);
-          timers.delete(t);
-        });
-        return;
-      }
+      if (model.includes('delay')) return delayed(Number(/delay(\d+)/.exec(model)?.[1] ?? 300), answer);
       answer();
-    });
-  });
-
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    async close() {
-      for (const t of timers) clearTimeout(t);
-      timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+    () => ({ 'content-type': 'application/json; charset=UTF-8' }),
+  );
+  state.url = fake.url;
+  return {
+    url: fake.url,
+    requests: fake.requests,
+    get tokenRequests() {
+      return state.tokenRequests;
+    },
+    close: () => fake.close(),
   };
 }

@@ -104,7 +104,7 @@ export async function startGateway(
 
 export async function addChannel(
   gw: TestGateway,
-  body: { baseUrl: string; models: string[]; type?: string; name?: string; groups?: string[]; priority?: number; weight?: number; modelMapping?: Record<string, string>; apiKey?: string },
+  body: { baseUrl: string; models: string[]; type?: string; name?: string; groups?: string[]; priority?: number; weight?: number; modelMapping?: Record<string, string>; apiKey?: string; config?: Record<string, unknown> },
 ): Promise<number> {
   const res = await gw.admin.post('/api/admin/channels', { name: body.name ?? 'test channel', type: 'openai', apiKey: body.apiKey ?? 'sk-upstream-test', ...body });
   if (res.status !== 201) throw new Error(`addChannel: ${res.status} ${JSON.stringify(res.body)}`);

@@ -227,4 +227,9 @@ export const coreMigrations: Migration[] = [
     name: 'prices: max output tokens per choice (hold cap)',
     up: () => [`ALTER TABLE prices ADD COLUMN max_output_tokens BIGINT`],
   },
+  {
+    id: 130,
+    name: 'channels: per-type config (sealed JSON: Azure api-version and deployments, Vertex project, extra headers)',
+    up: () => [`ALTER TABLE channels ADD COLUMN config TEXT NOT NULL DEFAULT '{}'`],
+  },
 ];

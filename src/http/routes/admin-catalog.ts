@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { CHANNEL_TYPES, type Channel, type ChannelInput } from '../../channels/registry.ts';
+import { ChannelConfigSchema } from '../../providers/config.ts';
+import { channelProblems } from '../../providers/validate.ts';
 import { formatMicros } from '../../lib/money.ts';
 import type { Price } from '../../pricing/cost.ts';
 import { ApiError, routes } from '../common.ts';
@@ -9,13 +11,18 @@ import { IdParam, IsoTime, json, jsonBody, Ok, SESSION, sessionErrors } from '..
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const channelFields = {
   name: z.string().trim().min(1).max(128),
-  type: z.enum(CHANNEL_TYPES as [string, ...string[]]).openapi({ description: 'openai (and OpenAI-compatible vendors) or anthropic' }),
+  type: z.enum(CHANNEL_TYPES as [string, ...string[]]).openapi({ description: 'openai (and OpenAI-compatible vendors), anthropic, gemini (AI Studio), azure (Azure OpenAI) or vertex (Vertex AI)' }),
   baseUrl: httpUrl.openapi({
     description:
-      'Without a path, /v1/chat/completions (openai) or /v1/messages (anthropic) is appended; with one (https://host/v1), /chat/completions or /messages',
+      'Without a path, the type\'s version path is added (/v1 for openai and anthropic, /v1beta for gemini, /openai for azure, /v1 for vertex); with one (https://host/v1), it is used as is',
     example: 'https://api.openai.com',
   }),
-  apiKey: z.string().min(1).max(4096).openapi({ description: 'The upstream secret; write-only (answers show a mask)' }),
+  apiKey: z
+    .string()
+    .min(1)
+    .max(16384)
+    .openapi({ description: 'The upstream secret; write-only (answers show a mask). Several keys one per line are used in rotation; vertex: the service account JSON' }),
+  config: ChannelConfigSchema.openapi({ description: 'Type-specific settings (azure: apiVersion, deployments; vertex: project, location, tokenUrl) and extra headers for any type' }),
   models: z.array(z.string().min(1).max(128)).min(1).max(2000),
   groups: z.array(z.string().min(1).max(64)).min(1).max(100),
   priority: z.number().int().min(-1_000_000).max(1_000_000),
@@ -29,6 +36,7 @@ export const channelCreate = z.object({
   priority: channelFields.priority.optional(),
   weight: channelFields.weight.optional(),
   modelMapping: channelFields.modelMapping.optional(),
+  config: channelFields.config.optional(),
   enabled: channelFields.enabled.optional(),
 });
 export const channelPatch = z.object(channelFields).partial();
@@ -45,6 +53,7 @@ const ChannelSchema = z
     priority: z.number().int(),
     weight: z.number().int(),
     modelMapping: z.record(z.string(), z.string()),
+    config: ChannelConfigSchema.openapi({ description: 'Extra header values are masked' }),
     enabled: z.boolean(),
     problem: z.string().nullable().openapi({ description: 'Why an enabled channel gets no traffic, or null' }),
     createdAt: IsoTime,
@@ -54,13 +63,30 @@ const ChannelSchema = z
 
 /** The admin view of a channel: the upstream secret is write-only. */
 function publicChannel(ch: Channel): z.infer<typeof ChannelSchema> {
-  const { apiKey, ...rest } = ch;
+  const { apiKey, config, ...rest } = ch;
+  const headers = config.headers ? Object.fromEntries(Object.keys(config.headers).map((name) => [name, '…'])) : undefined;
   return {
     ...rest,
-    apiKey: ch.problem ? null : apiKey.length > 8 ? `${apiKey.slice(0, 3)}…${apiKey.slice(-4)}` : '…',
+    config: { ...config, ...(headers ? { headers } : {}) },
+    apiKey: ch.problem ? null : ch.type === 'vertex' ? '{…}' : maskKeys(apiKey),
     createdAt: new Date(ch.createdAt).toISOString(),
     updatedAt: new Date(ch.updatedAt).toISOString(),
   };
+}
+
+/** Each key of a rotation list masked on its own line. */
+const maskKeys = (apiKey: string) =>
+  apiKey
+    .split(/\r?\n/)
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((k) => (k.length > 8 ? `${k.slice(0, 3)}…${k.slice(-4)}` : '…'))
+    .join('\n');
+
+/** Refuses a channel whose key or config does not fit its type, naming the field. */
+function checkChannel(c: ChannelInput, keyGiven: boolean): void {
+  const issues = channelProblems(c.type, keyGiven ? c.apiKey : null, c.config);
+  if (issues.length) throw new ApiError(400, 'invalid_request', issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), {}, issues);
 }
 
 export const groupSchema = z.object({
@@ -133,8 +159,10 @@ export const adminCatalogRoutes = routes()
       priority: b.priority ?? 0,
       weight: b.weight ?? 1,
       modelMapping: b.modelMapping ?? {},
+      config: b.config ?? {},
       enabled: b.enabled ?? true,
     };
+    checkChannel(input, true);
     const id = await gw.channels.create(input);
     await gw.bus.publish('catalog');
     return c.json({ id }, 201);
@@ -152,7 +180,11 @@ export const adminCatalogRoutes = routes()
     const ch = gw.channels.get(id);
     if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
     const { id: _id, createdAt: _c, updatedAt: _u, problem: _p, ...current } = ch;
-    await gw.channels.update(id, { ...current, ...b, type: (b.type ?? ch.type) as Channel['type'] });
+    // config is merged field by field: a patch without `headers` keeps the (write-only) header values.
+    const input: ChannelInput = { ...current, ...b, type: (b.type ?? ch.type) as Channel['type'], config: b.config ? { ...ch.config, ...b.config } : ch.config };
+    // The stored key is checked only when it is replaced or must fit a new type (it may be unreadable).
+    checkChannel(input, b.apiKey !== undefined || input.type !== ch.type);
+    await gw.channels.update(id, input);
     await gw.bus.publish('catalog');
     return c.json(publicChannel(gw.channels.get(id)!), 200);
   })

@@ -1,7 +1,8 @@
 // Inbound Anthropic Messages: POST /v1/messages (and a local /v1/messages/count_tokens estimate).
-// The caller's bytes go as they are to an `anthropic` channel; an `openai` channel gets the request,
-// answer and stream translated (src/relay/translate). Either way the usage comes from the provider's
-// own events (Anthropic message_start / message_delta, the OpenAI usage chunk) and the request runs
+// The caller's bytes go as they are to an `anthropic` channel; other channels (openai, azure, gemini,
+// vertex) get the request, answer and stream translated (src/relay/translate). Either way the usage
+// comes from the provider's own events (Anthropic message_start / message_delta, the OpenAI usage
+// chunk, Gemini usageMetadata) and the request runs
 // through the shared pipeline: hold on max_tokens, channel order, failover, RequestBill.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { providerOf, type Channel } from '../../channels/registry.ts';
@@ -15,13 +16,10 @@ import { readLimited } from '../read-limited.ts';
 import { RelayError, sendJson } from '../respond.ts';
 import { chargeMetered, pipeMeteredStream } from '../metered-stream.ts';
 import { countTokens, estimatePromptTokens } from '../tokens.ts';
-import { anthropicToOpenAI, TranslationError } from '../translate/index.ts';
 import { decodeAnthropicUsage } from '../translate/anthropic-response.ts';
-import { AnthropicStreamDecoder, AnthropicStreamEncoder } from '../translate/anthropic-stream.ts';
-import type { Usage } from '../translate/ir.ts';
-import { OpenAIStreamDecoder } from '../translate/openai-stream.ts';
+import { AnthropicStreamDecoder } from '../translate/anthropic-stream.ts';
 import { callUpstream, isRefusal } from '../upstream.ts';
-import { untranslatable, upstreamMessage } from '../chat-translated.ts';
+import { answerTranslated, translatedBodies, type Caller } from '../chat-translated.ts';
 
 interface MessagesRequest {
   raw: Buffer;
@@ -53,18 +51,12 @@ export function parseMessagesRequest(raw: Buffer): MessagesRequest {
   return { raw, body: b as AnthropicMessagesRequest, model: b.model, stream: b.stream === true, maxTokens: b.max_tokens };
 }
 
-/** Channels an Anthropic caller can use: Anthropic (passthrough) and OpenAI chat (translated). */
-const servesMessages = (ch: Channel) => {
-  const p = providerOf(ch).protocol;
-  return p === 'anthropic' || p === 'openai';
-};
-
 export async function messages(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string): Promise<void> {
   const startedAt = performance.now();
   const createdAt = Date.now();
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const msg = parseMessagesRequest(await readBody(req, gw.config.MAX_BODY_BYTES));
-  const held = { model: msg.model, stream: msg.stream, bodyBytes: msg.raw.length, maxTokens: msg.maxTokens, choices: 1, accepts: servesMessages };
+  const held = { model: msg.model, stream: msg.stream, bodyBytes: msg.raw.length, maxTokens: msg.maxTokens, choices: 1 };
   // Beta features the caller opted into (Claude Code sends several) must reach Anthropic with its body.
   const beta = req.headers['anthropic-beta'];
   const callerHeaders = typeof beta === 'string' && beta ? { 'anthropic-beta': beta } : null;
@@ -83,28 +75,29 @@ export async function countMessageTokens(gw: Gateway, req: IncomingMessage, res:
   sendJson(res, 200, { input_tokens: (await estimatePromptTokens([...system, ...b.messages])) + tools });
 }
 
-/** The body for one channel: the caller's bytes (model renamed if mapped) or the OpenAI translation. */
-function upstreamBody(msg: MessagesRequest): (channel: Channel) => Buffer | string {
+/** The body for an Anthropic channel: the caller's bytes, or with the model renamed if mapped. */
+function nativeBody(msg: MessagesRequest): (channel: Channel) => Buffer | string {
   const cache = new Map<string, Buffer | string>();
   return (channel) => {
     const model = channel.modelMapping[msg.model] ?? msg.model;
-    const native = providerOf(channel).protocol === 'anthropic';
-    const k = `${native ? 'a' : 'o'}${model}`;
-    let out = cache.get(k);
-    if (out !== undefined) return out;
-    if (native) {
+    let out = cache.get(model);
+    if (out === undefined) {
       out = model === msg.model ? msg.raw : JSON.stringify({ ...msg.body, model });
-    } else {
-      let translated;
-      try {
-        translated = anthropicToOpenAI.request(msg.body).body;
-      } catch (err) {
-        throw err instanceof TranslationError ? untranslatable(err) : err;
-      }
-      out = JSON.stringify({ ...translated, model, ...(msg.stream ? { stream_options: { include_usage: true } } : {}) });
+      cache.set(model, out);
     }
-    cache.set(k, out);
     return out;
+  };
+}
+
+function translatingCaller(msg: MessagesRequest): Caller {
+  return {
+    protocol: 'anthropic',
+    body: msg.body,
+    model: msg.model,
+    stream: msg.stream,
+    maxTokens: msg.maxTokens,
+    errorBody: (status, message) => ({ type: 'error', error: { type: anthropicErrorType(status), message } }),
+    promptEstimate: () => promptEstimate(msg),
   };
 }
 
@@ -118,27 +111,25 @@ async function relayMessages(
   callerHeaders: Record<string, string> | null,
 ) {
   const headers = callerHeaders ? (ch: Channel) => (providerOf(ch).protocol === 'anthropic' ? callerHeaders : null) : undefined;
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: upstreamBody(msg), ...(headers ? { headers } : {}) });
+  const caller = translatingCaller(msg);
+  const body = translatedBodies(gw, caller, bill, nativeBody(msg));
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body, call: { model: msg.model, stream: msg.stream }, ...(headers ? { headers } : {}) });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
-  const native = providerOf(result.channel).protocol === 'anthropic';
   const idHeader = { 'x-moleapi-request-id': bill.ctx.requestId };
+  if (providerOf(result.channel).protocol !== 'anthropic') return answerTranslated(gw, caller, result, bill, res, signal, idHeader);
   if (isRefusal(result)) {
     // The provider refused the caller's input: nothing was generated, so nothing is charged.
     await bill.release(result.status, `upstream refused: HTTP ${result.status}`);
-    if (native) {
-      res.writeHead(result.status, { 'content-type': result.contentType, 'content-length': result.body.length, ...idHeader });
-      res.end(result.body);
-    } else {
-      sendJson(res, result.status, { type: 'error', error: { type: anthropicErrorType(result.status), message: `The upstream provider refused the request: ${upstreamMessage(result.body)}` } }, idHeader);
-    }
+    res.writeHead(result.status, { 'content-type': result.contentType, 'content-length': result.body.length, ...idHeader });
+    res.end(result.body);
     return;
   }
   const contentType = String(result.response.headers['content-type'] ?? '');
   if (msg.stream && contentType.includes('text/event-stream')) {
     const metered = {
-      decoder: native ? new AnthropicStreamDecoder() : new OpenAIStreamDecoder(),
-      encoder: native ? null : new AnthropicStreamEncoder({ model: msg.model }),
+      decoder: new AnthropicStreamDecoder(),
+      encoder: null,
       errorEvent: (message: string) => anthropicErrorEvent('api_error', message),
       promptEstimate: () => promptEstimate(msg),
     };
@@ -152,26 +143,10 @@ async function relayMessages(
   } catch {
     throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
   }
-  let out: Buffer | string = buf;
-  let usage: Usage | undefined;
-  let text: string;
-  if (native) {
-    usage = decodeAnthropicUsage(parsed?.usage);
-    text = blocksText(parsed?.content);
-  } else {
-    try {
-      const t = anthropicToOpenAI.response(parsed, { model: msg.model });
-      usage = t.usage;
-      out = JSON.stringify(t.body);
-      text = blocksText(t.body.content);
-    } catch (err) {
-      if (err instanceof TranslationError) throw new RelayError(502, 'upstream_error', `Cannot translate the upstream answer: ${err.message}`, 'upstream_error');
-      throw err;
-    }
-  }
-  await chargeMetered(bill, usage, { text, bytes: 0, complete: true, events: 1 }, () => promptEstimate(msg), 200, null);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...idHeader });
-  res.end(out);
+  const usage = decodeAnthropicUsage(parsed?.usage);
+  await chargeMetered(bill, usage, { text: blocksText(parsed?.content), bytes: 0, complete: true, events: 1 }, () => promptEstimate(msg), 200, null);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...idHeader });
+  res.end(buf);
 }
 
 const anthropicErrorEvent = (type: string, message: string) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;

@@ -1,26 +1,24 @@
 // Inbound Gemini generateContent: POST /v1beta/models/{model}:generateContent and
-// :streamGenerateContent (answered as SSE, what `?alt=sse` asks for and @google/genai sends). There
-// is no `gemini` channel type yet, so every call is translated, to `openai` or `anthropic` channels,
-// through the shared pipeline (hold on generationConfig.maxOutputTokens × candidateCount).
+// :streamGenerateContent (answered as SSE, what `?alt=sse` asks for and @google/genai sends). The
+// caller's bytes go as they are to `gemini` and `vertex` channels (usage from usageMetadata); other
+// channels get the call translated. All through the shared pipeline (hold on
+// generationConfig.maxOutputTokens × candidateCount).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { providerOf, type Channel } from '../../channels/registry.ts';
 import type { Gateway } from '../../gateway.ts';
-import { outputCapPerChoice } from '../../pricing/cost.ts';
 import { authorize } from '../auth.ts';
 import type { RequestBill } from '../bill.ts';
 import { readBody } from '../body.ts';
-import { untranslatable, upstreamMessage } from '../chat-translated.ts';
+import { answerTranslated, translatedBodies, type Caller } from '../chat-translated.ts';
 import { chargeMetered, pipeMeteredStream } from '../metered-stream.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
 import type { GeminiGenerateContentRequest } from '../protocols/gemini.ts';
 import { readLimited } from '../read-limited.ts';
-import { RelayError, sendJson } from '../respond.ts';
+import { RelayError } from '../respond.ts';
 import { estimatePromptTokens } from '../tokens.ts';
-import { AnthropicStreamDecoder } from '../translate/anthropic-stream.ts';
-import { GeminiStreamEncoder } from '../translate/gemini-stream.ts';
-import { geminiToAnthropic, geminiToOpenAI, TranslationError } from '../translate/index.ts';
-import { OpenAIStreamDecoder } from '../translate/openai-stream.ts';
+import { decodeGeminiUsage } from '../translate/gemini-response.ts';
+import { GeminiStreamDecoder } from '../translate/gemini-stream.ts';
 import { callUpstream, isRefusal } from '../upstream.ts';
 
 /** `/v1beta/models/{model}:{method}` → model and method, or null. */
@@ -74,81 +72,74 @@ function parseGenerateRequest(raw: Buffer, model: string, stream: boolean): Gene
   };
 }
 
-const servesGemini = (ch: Channel) => {
-  const p = providerOf(ch).protocol;
-  return p === 'openai' || p === 'anthropic';
-};
-
 export async function generateContent(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, model: string, stream: boolean): Promise<void> {
   const startedAt = performance.now();
   const createdAt = Date.now();
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const g = parseGenerateRequest(await readBody(req, gw.config.MAX_BODY_BYTES), model, stream);
-  const held = { model, stream, bodyBytes: g.raw.length, maxTokens: g.maxTokens, choices: g.choices, accepts: servesGemini };
+  const held = { model, stream, bodyBytes: g.raw.length, maxTokens: g.maxTokens, choices: g.choices };
   await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relayGenerate(gw, g, channels, bill, res, signal));
 }
 
-const translatorOf = (ch: Channel) => (providerOf(ch).protocol === 'anthropic' ? geminiToAnthropic : geminiToOpenAI);
+const promptEstimate = (g: GenerateRequest) => () =>
+  estimatePromptTokens([...(g.body.systemInstruction ? [{ content: g.body.systemInstruction.parts }] : []), ...g.body.contents.map((c) => ({ content: c?.parts }))]);
 
-function upstreamBody(gw: Gateway, g: GenerateRequest, bill: RequestBill): (ch: Channel) => string {
-  const cache = new Map<string, string>();
-  return (ch) => {
-    const model = ch.modelMapping[g.model] ?? g.model;
-    const protocol = providerOf(ch).protocol;
-    const k = `${protocol}\u0000${model}`;
-    let out = cache.get(k);
-    if (out === undefined) {
-      const cap = outputCapPerChoice(g.maxTokens, bill.ctx.price.maxOutputTokens, gw.settings.current.defaultMaxOutputTokens);
-      let body: Record<string, unknown>;
-      try {
-        body = translatorOf(ch).request(g.body as never, { model: g.model, stream: g.stream }, { defaultMaxTokens: cap }).body as Record<string, unknown>;
-      } catch (err) {
-        throw err instanceof TranslationError ? untranslatable(err) : err;
-      }
-      out = JSON.stringify({ ...body, model, ...(g.stream && protocol === 'openai' ? { stream_options: { include_usage: true } } : {}) });
-      cache.set(k, out);
-    }
-    return out;
+function translatingCaller(g: GenerateRequest): Caller {
+  return {
+    protocol: 'gemini',
+    body: g.body,
+    model: g.model,
+    stream: g.stream,
+    maxTokens: g.maxTokens,
+    errorBody: geminiErrorBody,
+    promptEstimate: promptEstimate(g),
   };
 }
 
 async function relayGenerate(gw: Gateway, g: GenerateRequest, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: upstreamBody(gw, g, bill) });
+  const caller = translatingCaller(g);
+  // Gemini channels get the caller's bytes: the (mapped) model is in the URL, not the body.
+  const body = translatedBodies(gw, caller, bill, () => g.raw);
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body, call: { model: g.model, stream: g.stream } });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
   const headers = { 'x-moleapi-request-id': bill.ctx.requestId };
-  const promptEstimate = () => estimatePromptTokens(g.body.contents.map((c) => ({ content: c?.parts })));
+  if (providerOf(result.channel).protocol !== 'gemini') return answerTranslated(gw, caller, result, bill, res, signal, headers);
   if (isRefusal(result)) {
+    // The provider refused the caller's input: nothing was generated, so nothing is charged.
     await bill.release(result.status, `upstream refused: HTTP ${result.status}`);
-    sendJson(res, result.status, geminiErrorBody(result.status, `The upstream provider refused the request: ${upstreamMessage(result.body)}`), headers);
+    res.writeHead(result.status, { 'content-type': result.contentType, 'content-length': result.body.length, ...headers });
+    res.end(result.body);
     return;
   }
-  const anthropic = providerOf(result.channel).protocol === 'anthropic';
   const contentType = String(result.response.headers['content-type'] ?? '');
   if (g.stream && contentType.includes('text/event-stream')) {
     const metered = {
-      decoder: anthropic ? new AnthropicStreamDecoder() : new OpenAIStreamDecoder(),
-      encoder: new GeminiStreamEncoder({ model: g.model }),
-      errorEvent: () => '', // translated: the encoder writes the error
-      promptEstimate,
+      decoder: new GeminiStreamDecoder(g.model),
+      encoder: null,
+      errorEvent: (message: string) => `data: ${JSON.stringify(geminiErrorBody(502, message))}\r\n\r\n`,
+      promptEstimate: caller.promptEstimate,
     };
     await pipeMeteredStream(metered, result.response.body as Readable, bill, res, signal, headers);
     return;
   }
   const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-  let body: any;
-  let usage;
+  let parsed: any;
   try {
-    const t = translatorOf(result.channel).response(JSON.parse(buf.toString('utf8')), { model: g.model });
-    body = t.body;
-    usage = t.usage;
-  } catch (err) {
-    const why = err instanceof TranslationError ? `cannot translate its answer: ${err.message}` : 'its answer is not JSON';
-    throw new RelayError(502, 'upstream_error', `The upstream provider sent an unusable answer (${why}).`, 'upstream_error');
+    parsed = JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
   }
-  const text = (body?.candidates?.[0]?.content?.parts ?? []).map((p: any) => (typeof p?.text === 'string' ? p.text : p?.functionCall ? JSON.stringify(p.functionCall.args ?? {}) : '')).join('');
-  await chargeMetered(bill, usage, { text, bytes: 0, complete: true, events: 1 }, promptEstimate, 200, null);
-  sendJson(res, 200, body, headers);
+  await chargeMetered(bill, decodeGeminiUsage(parsed?.usageMetadata), { text: candidateText(parsed), bytes: 0, complete: true, events: 1 }, caller.promptEstimate, 200, null);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });
+  res.end(buf);
+}
+
+/** Text of the first candidate (and function-call arguments), for a count when the provider sent no usage. */
+function candidateText(body: any): string {
+  const parts = body?.candidates?.[0]?.content?.parts;
+  if (!Array.isArray(parts)) return '';
+  return parts.map((p: any) => (typeof p?.text === 'string' ? p.text : p?.functionCall ? JSON.stringify(p.functionCall.args ?? {}) : '')).join('');
 }
 
 /** Google's status names for an HTTP status. */

@@ -5,7 +5,7 @@
 // A surface only says how to check its body, where the upstream endpoint is, and what its answer's
 // generated text is.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { providerOf, type Channel } from '../../channels/registry.ts';
+import type { Channel } from '../../channels/registry.ts';
 import type { Gateway } from '../../gateway.ts';
 import { authorize } from '../auth.ts';
 import { readBody } from '../body.ts';
@@ -169,7 +169,8 @@ export const SURFACES: Record<string, Surface> = {
 };
 
 /** Channels these surfaces pass through to: OpenAI-compatible ones. */
-const speaksOpenAI = (ch: Channel) => providerOf(ch).protocol === 'openai';
+// OpenAI itself and OpenAI-compatible vendors; Azure's paths for these surfaces are not wired.
+const speaksOpenAI = (ch: Channel) => ch.type === 'openai';
 
 function parseJson(raw: Buffer): Record<string, unknown> {
   let body: unknown;

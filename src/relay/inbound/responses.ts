@@ -58,7 +58,10 @@ export function parseResponsesRequest(raw: Buffer): ResponsesRequest {
 
 const protocolOf = (ch: Channel) => providerOf(ch).protocol;
 /** OpenAI channels (passthrough) and Anthropic ones (translated). */
-const servesResponses = (ch: Channel) => protocolOf(ch) === 'openai' || protocolOf(ch) === 'anthropic';
+// Passed through to OpenAI itself and OpenAI-compatible vendors (`openai` channels; Azure's Responses
+// endpoint is not wired), translated for Anthropic-wire channels.
+const passesResponses = (ch: Channel) => ch.type === 'openai';
+const servesResponses = (ch: Channel) => passesResponses(ch) || protocolOf(ch) === 'anthropic';
 
 const errorEvent = (message: string) => `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: 0 })}\n\n`;
 
@@ -94,12 +97,12 @@ async function relayResponses(gw: Gateway, r: ResponsesRequest, channels: Channe
     cache.set(k, out);
     return out;
   };
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: (ch) => (protocolOf(ch) === 'openai' ? '/responses' : providerOf(ch).chatPath), body });
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: (ch) => (passesResponses(ch) ? '/responses' : undefined), body });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
   const headers = { 'x-moleapi-request-id': bill.ctx.requestId };
   const promptEstimate = () => estimatePromptTokens(promptMessages(r.body));
-  if (protocolOf(result.channel) === 'openai') {
+  if (passesResponses(result.channel)) {
     await answerSurface(gw, result, bill, res, signal, { answerText: outputText, errorEvent, promptEstimate, headers });
     return;
   }

@@ -2575,18 +2575,43 @@ export interface paths {
                     "application/json": {
                         name: string;
                         /**
-                         * @description openai (and OpenAI-compatible vendors) or anthropic
+                         * @description openai (and OpenAI-compatible vendors), anthropic, gemini (AI Studio), azure (Azure OpenAI) or vertex (Vertex AI)
                          * @enum {string}
                          */
-                        type: "openai" | "anthropic";
+                        type: "openai" | "anthropic" | "gemini" | "azure" | "vertex";
                         /**
                          * Format: uri
-                         * @description Without a path, /v1/chat/completions (openai) or /v1/messages (anthropic) is appended; with one (https://host/v1), /chat/completions or /messages
+                         * @description Without a path, the type's version path is added (/v1 for openai and anthropic, /v1beta for gemini, /openai for azure, /v1 for vertex); with one (https://host/v1), it is used as is
                          * @example https://api.openai.com
                          */
                         baseUrl: string;
-                        /** @description The upstream secret; write-only (answers show a mask) */
+                        /** @description The upstream secret; write-only (answers show a mask). Several keys one per line are used in rotation; vertex: the service account JSON */
                         apiKey: string;
+                        /** @description Type-specific settings (azure: apiVersion, deployments; vertex: project, location, tokenUrl) and extra headers for any type */
+                        config?: {
+                            /** @description Extra headers sent to the upstream (every type); write-only values */
+                            headers?: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * @description azure: the api-version query parameter
+                             * @example 2024-10-21
+                             */
+                            apiVersion?: string;
+                            /** @description azure: model → deployment name (a model not listed is its own deployment name) */
+                            deployments?: {
+                                [key: string]: string;
+                            };
+                            /** @description vertex: the Google Cloud project id */
+                            project?: string;
+                            /** @description vertex: the region (us-central1, europe-west4, global …) */
+                            location?: string;
+                            /**
+                             * Format: uri
+                             * @description vertex: OAuth token endpoint (default: the service account's token_uri)
+                             */
+                            tokenUrl?: string;
+                        };
                         models: string[];
                         groups?: string[];
                         priority?: number;
@@ -2825,18 +2850,43 @@ export interface paths {
                     "application/json": {
                         name?: string;
                         /**
-                         * @description openai (and OpenAI-compatible vendors) or anthropic
+                         * @description openai (and OpenAI-compatible vendors), anthropic, gemini (AI Studio), azure (Azure OpenAI) or vertex (Vertex AI)
                          * @enum {string}
                          */
-                        type?: "openai" | "anthropic";
+                        type?: "openai" | "anthropic" | "gemini" | "azure" | "vertex";
                         /**
                          * Format: uri
-                         * @description Without a path, /v1/chat/completions (openai) or /v1/messages (anthropic) is appended; with one (https://host/v1), /chat/completions or /messages
+                         * @description Without a path, the type's version path is added (/v1 for openai and anthropic, /v1beta for gemini, /openai for azure, /v1 for vertex); with one (https://host/v1), it is used as is
                          * @example https://api.openai.com
                          */
                         baseUrl?: string;
-                        /** @description The upstream secret; write-only (answers show a mask) */
+                        /** @description The upstream secret; write-only (answers show a mask). Several keys one per line are used in rotation; vertex: the service account JSON */
                         apiKey?: string;
+                        /** @description Type-specific settings (azure: apiVersion, deployments; vertex: project, location, tokenUrl) and extra headers for any type */
+                        config?: {
+                            /** @description Extra headers sent to the upstream (every type); write-only values */
+                            headers?: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * @description azure: the api-version query parameter
+                             * @example 2024-10-21
+                             */
+                            apiVersion?: string;
+                            /** @description azure: model → deployment name (a model not listed is its own deployment name) */
+                            deployments?: {
+                                [key: string]: string;
+                            };
+                            /** @description vertex: the Google Cloud project id */
+                            project?: string;
+                            /** @description vertex: the region (us-central1, europe-west4, global …) */
+                            location?: string;
+                            /**
+                             * Format: uri
+                             * @description vertex: OAuth token endpoint (default: the service account's token_uri)
+                             */
+                            tokenUrl?: string;
+                        };
                         models?: string[];
                         groups?: string[];
                         priority?: number;
@@ -7147,7 +7197,7 @@ export interface components {
             id: number;
             name: string;
             /** @enum {string} */
-            type: "openai" | "anthropic";
+            type: "openai" | "anthropic" | "gemini" | "azure" | "vertex";
             baseUrl: string;
             /** @description Masked; null while the stored key cannot be decrypted */
             apiKey: string | null;
@@ -7157,6 +7207,31 @@ export interface components {
             weight: number;
             modelMapping: {
                 [key: string]: string;
+            };
+            /** @description Extra header values are masked */
+            config: {
+                /** @description Extra headers sent to the upstream (every type); write-only values */
+                headers?: {
+                    [key: string]: string;
+                };
+                /**
+                 * @description azure: the api-version query parameter
+                 * @example 2024-10-21
+                 */
+                apiVersion?: string;
+                /** @description azure: model → deployment name (a model not listed is its own deployment name) */
+                deployments?: {
+                    [key: string]: string;
+                };
+                /** @description vertex: the Google Cloud project id */
+                project?: string;
+                /** @description vertex: the region (us-central1, europe-west4, global …) */
+                location?: string;
+                /**
+                 * Format: uri
+                 * @description vertex: OAuth token endpoint (default: the service account's token_uri)
+                 */
+                tokenUrl?: string;
             };
             enabled: boolean;
             /** @description Why an enabled channel gets no traffic, or null */

@@ -1,22 +1,34 @@
-import { Button, Input, InputNumber, Modal, Popconfirm, Space, Switch, Tag, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, InputNumber, Modal, Popconfirm, Space, Switch, Tag, TextArea, Toast } from '@douyinfe/semi-ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useState, type CSSProperties } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
 import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
 import { DataTable } from '../../components/DataTable.tsx';
 import { Field } from '../../components/Field.tsx';
+import { NativeSelect } from '../../components/NativeSelect.tsx';
 import { PageHeader } from '../../components/PageHeader.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { splitList } from '../../lib/format.ts';
 
 type Channel = Schemas['Channel'];
+type ChannelType = Channel['type'];
+const TYPES: ChannelType[] = ['openai', 'anthropic', 'gemini', 'azure', 'vertex'];
+
+/** The editable part of a channel's config: header values are write-only (masked), so they are left out. */
+function editableConfig(c: Channel | undefined): string {
+  if (!c) return '';
+  const { headers: _masked, ...rest } = c.config;
+  return Object.keys(rest).length ? JSON.stringify(rest) : '';
+}
 
 function ChannelDialog({ existing, onClose }: { existing?: Channel; onClose(): void }) {
   const { t } = useI18n();
   const queryClient = useQueryClient();
   const [name, setName] = useState(existing?.name ?? '');
   const [baseUrl, setBaseUrl] = useState(existing?.baseUrl ?? '');
+  const [type, setType] = useState<ChannelType>(existing?.type ?? 'openai');
   const [apiKey, setApiKey] = useState('');
+  const [config, setConfig] = useState(editableConfig(existing));
   const [models, setModels] = useState((existing?.models ?? []).join(', '));
   const [groups, setGroups] = useState((existing?.groups ?? []).join(', '));
   const [priority, setPriority] = useState<number>(existing?.priority ?? 0);
@@ -27,12 +39,22 @@ function ChannelDialog({ existing, onClose }: { existing?: Channel; onClose(): v
   const submit = async () => {
     setBusy(true);
     setError(null);
-    const common = { name, baseUrl, models: splitList(models), priority, weight, ...(splitList(groups).length ? { groups: splitList(groups) } : {}) };
+    let parsedConfig: Channel['config'] | undefined;
+    try {
+      const c: unknown = config.trim() ? JSON.parse(config) : undefined;
+      if (c !== undefined && (typeof c !== 'object' || c === null || Array.isArray(c))) throw new Error('not an object');
+      parsedConfig = c as Channel['config'] | undefined;
+    } catch {
+      setError(new Error(t('providers.configInvalid')));
+      setBusy(false);
+      return;
+    }
+    const common = { name, baseUrl, type, models: splitList(models), priority, weight, ...(splitList(groups).length ? { groups: splitList(groups) } : {}), ...(parsedConfig ? { config: parsedConfig } : {}) };
     try {
       if (existing) {
         await unwrap(api.PATCH('/api/admin/channels/{id}', { params: { path: { id: existing.id } }, body: { ...common, ...(apiKey ? { apiKey } : {}) } }));
       } else {
-        await unwrap(api.POST('/api/admin/channels', { body: { ...common, type: 'openai', apiKey } }));
+        await unwrap(api.POST('/api/admin/channels', { body: { ...common, apiKey } }));
       }
       await queryClient.invalidateQueries({ queryKey: ['admin', 'channels'] });
       onClose();
@@ -61,11 +83,18 @@ function ChannelDialog({ existing, onClose }: { existing?: Channel; onClose(): v
         <Field id="ch-name" label={t('common.name')}>
           <Input id="ch-name" value={name} onChange={setName} />
         </Field>
+        <Field id="ch-type" label={t('providers.type')}>
+          <NativeSelect<ChannelType> id="ch-type" value={type} onChange={(v) => v && setType(v)} options={TYPES.map((v) => ({ value: v, label: v }))} />
+        </Field>
         <Field id="ch-url" label={t('admin.baseUrl')} hint="https://api.openai.com/v1">
           <Input id="ch-url" value={baseUrl} onChange={setBaseUrl} />
         </Field>
-        <Field id="ch-key" label={existing ? t('admin.apiKeyKeep') : t('admin.apiKey')}>
-          <Input id="ch-key" type="password" autoComplete="off" value={apiKey} onChange={setApiKey} />
+        <Field id="ch-key" label={existing ? t('admin.apiKeyKeep') : t('admin.apiKey')} hint={t('providers.keyHint')}>
+          {/* A text area (several keys, a JSON file) masked like a password field. */}
+          <TextArea id="ch-key" autoComplete="off" spellCheck={false} rows={2} value={apiKey} onChange={setApiKey} style={{ WebkitTextSecurity: 'disc' } as CSSProperties} />
+        </Field>
+        <Field id="ch-config" label={t('providers.config')} hint={t('providers.configHint')}>
+          <TextArea id="ch-config" rows={2} value={config} onChange={setConfig} />
         </Field>
         <Field id="ch-models" label={t('admin.modelsList')}>
           <Input id="ch-models" value={models} onChange={setModels} />

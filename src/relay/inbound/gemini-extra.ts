@@ -1,0 +1,90 @@
+// The Gemini API's other model methods: :countTokens (a local estimate, free, no upstream call, like
+// Anthropic's count_tokens here) and :embedContent / :batchEmbedContents (to `gemini` channels only,
+// through the shared pipeline; Gemini reports no usage for embeddings, so the input is counted with
+// the tokenizer and the charge flagged estimated).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Channel } from '../../channels/registry.ts';
+import type { Gateway } from '../../gateway.ts';
+import { authorize } from '../auth.ts';
+import type { RequestBill } from '../bill.ts';
+import { readBody } from '../body.ts';
+import { upstreamMessage } from '../chat-translated.ts';
+import { attemptOptions, runHeld } from '../pipeline.ts';
+import { readLimited } from '../read-limited.ts';
+import { RelayError, sendJson } from '../respond.ts';
+import { countTokens, estimatePromptTokens } from '../tokens.ts';
+import { callUpstream, isRefusal } from '../upstream.ts';
+import { geminiErrorBody } from './gemini.ts';
+
+const bad = (message: string, param: string | null = null) => new RelayError(400, 'invalid_request', message, 'invalid_request_error', param);
+
+function parseObject(raw: Buffer): Record<string, any> {
+  let b: unknown;
+  try {
+    b = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw bad('Invalid JSON payload received.');
+  }
+  if (!b || typeof b !== 'object' || Array.isArray(b)) throw bad('The request body must be a JSON object.');
+  return b as Record<string, any>;
+}
+
+const asContents = (v: unknown) => (Array.isArray(v) ? v.map((c) => ({ content: c?.parts })) : []);
+
+/** POST /v1beta/models/{model}:countTokens: `contents`, or a whole `generateContentRequest`. */
+export async function countGeminiTokens(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, model: string): Promise<void> {
+  const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
+  const b = parseObject(await readBody(req, gw.config.MAX_BODY_BYTES));
+  if (!auth.allowModel(model)) throw new RelayError(403, 'model_not_allowed', `This API key may not use model "${model}".`, 'permission_error', 'model');
+  const g = b.generateContentRequest && typeof b.generateContentRequest === 'object' ? b.generateContentRequest : b;
+  if (!Array.isArray(g.contents)) throw bad('contents is not specified (an array is required).', 'contents');
+  const system = g.systemInstruction ? [{ content: g.systemInstruction.parts }] : [];
+  const tools = Array.isArray(g.tools) ? await countTokens(JSON.stringify(g.tools)) : 0;
+  sendJson(res, 200, { totalTokens: (await estimatePromptTokens([...system, ...asContents(g.contents)])) + tools });
+}
+
+/** POST /v1beta/models/{model}:embedContent and :batchEmbedContents. */
+export async function embedContent(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, model: string, batch: boolean): Promise<void> {
+  const startedAt = performance.now();
+  const createdAt = Date.now();
+  const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
+  const raw = await readBody(req, gw.config.MAX_BODY_BYTES);
+  const b = parseObject(raw);
+  let inputs: unknown[];
+  if (batch) {
+    if (!Array.isArray(b.requests) || b.requests.length === 0) throw bad('requests is not specified (a non-empty array is required).', 'requests');
+    inputs = b.requests.map((r: any, i: number) => {
+      if (!Array.isArray(r?.content?.parts)) throw bad(`requests[${i}].content.parts is not specified.`, `requests[${i}].content`);
+      return r.content.parts;
+    });
+  } else {
+    if (!Array.isArray(b.content?.parts)) throw bad('content is not specified (content.parts is required).', 'content');
+    inputs = [b.content.parts];
+  }
+  const method = batch ? 'batchEmbedContents' : 'embedContent';
+  // Embeddings generate no output tokens: the hold covers the input only.
+  const held = { model, stream: false, bodyBytes: raw.length, maxTokens: 1, choices: 1, accepts: (ch: Channel) => ch.type === 'gemini' };
+  await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relayEmbed(gw, raw, inputs, model, method, channels, bill, res, signal));
+}
+
+async function relayEmbed(gw: Gateway, raw: Buffer, inputs: unknown[], model: string, method: string, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
+  const path = (ch: Channel) => `/models/${encodeURIComponent(ch.modelMapping[model] ?? model)}:${method}`;
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: () => raw, path });
+  bill.channel = result.channel;
+  const headers = { 'x-moleapi-request-id': bill.ctx.requestId };
+  if (isRefusal(result)) {
+    await bill.release(result.status, `upstream refused: HTTP ${result.status}`);
+    sendJson(res, result.status, geminiErrorBody(result.status, `The upstream provider refused the request: ${upstreamMessage(result.body)}`), headers);
+    return;
+  }
+  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
+  try {
+    JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
+  }
+  const promptTokens = await estimatePromptTokens(inputs.map((parts) => ({ content: parts })));
+  await bill.charge({ promptTokens, completionTokens: 0, cachedTokens: 0 }, { estimated: true, status: 200 });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });
+  res.end(buf);
+}
