@@ -3,6 +3,7 @@ import type { Gateway } from '../gateway.ts';
 import { settle } from '../ledger/holds.ts';
 import type { UsageLogRow } from '../logs/usage-log.ts';
 import { costOf, type Price, type TokenUsage } from '../pricing/cost.ts';
+import type { SpendCeiling } from './spend-ceiling.ts';
 
 /** What the log row needs from the request, plus its price and start time. */
 export interface BillContext extends Pick<UsageLogRow, 'requestId' | 'userId' | 'keyId' | 'keyName' | 'model' | 'group' | 'stream' | 'createdAt'> {
@@ -20,6 +21,8 @@ const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, cachedToken
 export class RequestBill {
   channel: Channel | null = null;
   firstTokenMs: number | null = null;
+  /** The most a stream may cost (hold + the room left after it), metered in memory; null: unmetered. */
+  spend: SpendCeiling | null = null;
   private closed = false;
 
   constructor(

@@ -14,6 +14,8 @@
 //   empty      stream: 200 text/event-stream headers, then the end, with no event at all
 //   stall      stream: one word chunk then silence (socket kept open); non-stream: headers, half a body, silence
 //   huge       1 MB of one repeated character: stream in 4 KB content chunks without usage; non-stream one JSON answer
+//   flood      stream (a misbehaving provider ignoring max_tokens): up to FLOOD_EVENTS content chunks
+//              of FLOOD_TEXT, one every 2 ms, then the usage when asked; stops when the client leaves
 // Like OpenAI it honours `n` (n choices, usage counts all of them). A request body field `fake_usage`
 // (a string) is sent verbatim as the usage value, e.g. '{"prompt_tokens":1e400,"completion_tokens":2}'.
 // Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
@@ -38,6 +40,8 @@ export interface FakeOpenAI {
 }
 
 const PROMPT_TOKENS = 10;
+export const FLOOD_TEXT = 'flood '.repeat(20);
+export const FLOOD_EVENTS = 400;
 const SLOW_INTERVAL_MS = 100;
 const SLOW_TOTAL_MS = 30_000;
 
@@ -223,6 +227,19 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         startStream();
         for (let i = 0; i < 3; i++) sse(chunk(wordDelta(i), null));
         later(50, destroy); // let the three chunks reach the gateway first
+        return;
+      }
+
+      if (model.includes('flood') && stream) {
+        startStream();
+        let sent = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          if (sent === FLOOD_EVENTS) return finishStream(sent * 40, 'stop');
+          sse(chunk(wordDelta(sent++), null).replace('"tok "', JSON.stringify(FLOOD_TEXT)));
+          later(2, next);
+        };
+        next();
         return;
       }
 

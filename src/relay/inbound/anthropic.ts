@@ -139,7 +139,7 @@ async function relayMessages(
     const metered = {
       decoder: native ? new AnthropicStreamDecoder() : new OpenAIStreamDecoder(),
       encoder: native ? null : new AnthropicStreamEncoder({ model: msg.model }),
-      errorEvent: (message: string) => anthropicErrorEvent('api_error', message),
+      errorEvent: (message: string, kind: 'upstream' | 'quota') => anthropicErrorEvent(kind === 'quota' ? 'billing_error' : 'api_error', message),
       promptEstimate: () => promptEstimate(msg),
     };
     await pipeMeteredStream(metered, result.response.body, bill, res, signal, idHeader);
@@ -199,6 +199,8 @@ export function anthropicErrorType(status: number): string {
       return status === 413 ? 'request_too_large' : 'invalid_request_error';
     case 401:
       return 'authentication_error';
+    case 402:
+      return 'billing_error';
     case 403:
       return 'permission_error';
     case 404:
