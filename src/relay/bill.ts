@@ -45,6 +45,11 @@ export class RequestBill {
     );
   }
 
+  /** The chosen channel failed after its first byte (a cut or a stall): counts toward its auto-disable. */
+  upstreamFailed(reason: string): void {
+    if (this.channel) this.gw.health.failure(this.channel, reason);
+  }
+
   /** Releases the hold, charging nothing; the log row records why. */
   release(status: number, error: string): Promise<void> {
     return this.close(0, NO_USAGE, false, status, error);

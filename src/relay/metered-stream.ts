@@ -153,6 +153,7 @@ export async function pipeMeteredStream(
   } catch (err) {
     status = 502;
     error = `upstream stream interrupted: ${(err as Error).message}`;
+    bill.upstreamFailed(error);
     if (!res.destroyed && !signal.aborted) res.write(framer ? m.errorEvent(CUT, 'upstream') : tr.fail(CUT, 'api_error'));
   }
   if (signal.aborted) {

@@ -44,7 +44,7 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
   if (!price || !group || serving.length === 0) {
     throw new RelayError(404, 'model_not_found', `The model "${r.model}" does not exist or is not available in group "${key.group}". See GET /v1/models.`, 'not_found_error', 'model');
   }
-  const channels = orderForAttempts(serving);
+  const channels = gw.health.deferCooling(orderForAttempts(serving));
   if (channels.length === 0) throw new RelayError(503, 'no_available_channel', `No enabled channel serves "${r.model}" right now. Try again later.`, 'upstream_error');
 
   const requestId = timeOrderedId();
@@ -82,6 +82,7 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
       await bill.release(499, 'client closed the connection before the answer');
       return;
     }
+    if (!(err instanceof RelayError)) bill.upstreamFailed(`upstream answer failed: ${(err as Error)?.message ?? err}`);
     const e = err instanceof RelayError ? err : new RelayError(502, 'upstream_error', 'The upstream provider failed. Try again later.', 'upstream_error');
     await bill.release(e.status, e.message);
     if (!(err instanceof RelayError)) gw.log.warn({ err, requestId }, 'upstream call failed');
@@ -105,6 +106,7 @@ export function attemptOptions(gw: Gateway, signal: AbortSignal) {
     headersTimeoutMs: gw.config.UPSTREAM_TIMEOUT_MS,
     bodyTimeoutMs: gw.config.UPSTREAM_BODY_TIMEOUT_MS,
     maxResponseBytes: gw.config.MAX_RESPONSE_BYTES,
+    health: gw.health,
     signal,
   };
 }

@@ -73,6 +73,7 @@ export async function pipeStream(
   } catch (err) {
     status = 502;
     error = `upstream stream interrupted: ${(err as Error).message}`;
+    bill.upstreamFailed(error);
   }
   if (signal.aborted) {
     status = 499;

@@ -10,7 +10,10 @@
 //   slow       stream: one chunk every 100 ms for 30 s; non-stream: answers after 30 s; a client that
 //              goes away first is recorded as `aborted: true`
 //   delay      waits 300 ms (or N ms for `delayN`, e.g. `delay1500`) then answers normally
-//   error429 / error408   that status with an OpenAI error body (retryable: the gateway fails over)
+//   error429 / error408   that status with an OpenAI error body (retryable: the gateway fails over);
+//              the 429 carries `retry-after: 30`
+//   reset      the connection is reset before any answer
+// The key `sk-revoked` gets OpenAI's 401 invalid_api_key (a revoked key), whatever the model.
 //   empty      stream: 200 text/event-stream headers, then the end, with no event at all
 //   stall      stream: one word chunk then silence (socket kept open); non-stream: headers, half a body, silence
 //   huge       1 MB of one repeated character: stream in 4 KB content chunks without usage; non-stream one JSON answer
@@ -110,14 +113,18 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       res.on('close', () => {
         if (!res.writableFinished && !selfClosed) rec.aborted = true;
       });
-      const json = (status: number, text: string) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seq}` });
+      const json = (status: number, text: string, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seq}`, ...headers });
         res.end(text);
       };
 
       const auth = req.headers.authorization;
       if (!auth || !/^Bearer \S+/.test(auth)) {
         json(401, errorBody("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth.", 'invalid_request_error', 'invalid_api_key'));
+        return;
+      }
+      if (auth === 'Bearer sk-revoked') {
+        json(401, errorBody('Incorrect API key provided: sk-revo*****. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key'));
         return;
       }
 
@@ -162,9 +169,14 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       }
       for (const code of [429, 408]) {
         if (model.includes(`error${code}`)) {
-          json(code, errorBody(code === 429 ? 'Rate limit reached for requests.' : 'Request timed out.', code === 429 ? 'rate_limit_error' : 'timeout', null));
+          json(code, errorBody(code === 429 ? 'Rate limit reached for requests.' : 'Request timed out.', code === 429 ? 'rate_limit_error' : 'timeout', null), code === 429 ? { 'retry-after': '30' } : {});
           return;
         }
+      }
+      if (model.includes('reset')) {
+        selfClosed = true;
+        req.socket.destroy();
+        return;
       }
       if (model.includes('error400')) {
         json(400, errorBody("Invalid value for 'temperature': must be between 0 and 2.", 'invalid_request_error', 'invalid_value'));

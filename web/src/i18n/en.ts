@@ -1,5 +1,8 @@
 // Every string the console shows, in English; zh.ts has the same keys (the compiler checks it).
+import { h9RoutingEn } from './h9-routing.en.ts';
+
 export const en = {
+  ...h9RoutingEn,
   'app.name': 'MoleAPI',
   'app.console': 'Console',
   'lang.switch': '中文',

@@ -1,7 +1,9 @@
 import type { MessageKey } from './en.ts';
+import { h9RoutingZh } from './h9-routing.zh.ts';
 
 // Simplified Chinese; the type makes a missing key a compile error.
 export const zh: Record<MessageKey, string> = {
+  ...h9RoutingZh,
   'app.name': 'MoleAPI',
   'app.console': '控制台',
   'lang.switch': 'English',
