@@ -72,12 +72,42 @@ function writeSlowStream(res: http.ServerResponse, model: string, includeUsage: 
   timer = setTimeout(next, SLOW_FIRST_BYTE_MS);
 }
 
+// Long answers for the memory row (`gpt-bench-1kb`, `gpt-bench-1mb`): that much text in 4 KB content
+// chunks (the 1 KB one in four 256-byte chunks), then the usage.
+function writeSizedStream(res: http.ServerResponse, model: string, bytes: number): void {
+  const created = Math.floor(Date.now() / 1000);
+  const piece = 'a'.repeat(Math.min(4096, bytes / 4));
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (let sent = 0; sent < bytes; sent += piece.length) res.write(chunk(model, created, [{ index: 0, delta: { content: piece }, finish_reason: null }]));
+  res.write(chunk(model, created, [{ index: 0, delta: {}, finish_reason: 'stop' }]));
+  res.write(chunk(model, created, [], { prompt_tokens: 10, completion_tokens: bytes / 8, total_tokens: 10 + bytes / 8 }));
+  res.end('data: [DONE]\n\n');
+}
+
+// Anthropic Messages streaming (POST /v1/messages): the same eight words as text deltas, in
+// Anthropic's event sequence with its usage placement (message_start, then message_delta).
+function writeAnthropicStream(res: http.ServerResponse, model: string): void {
+  const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  const usage = { input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 };
+  res.write(ev('message_start', { message: { id: 'msg_bench', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage } }));
+  res.write(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+  for (const word of WORDS) res.write(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: word } }));
+  res.write(ev('content_block_stop', { index: 0 }));
+  res.write(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: WORDS.length } }));
+  res.end(ev('message_stop', {}));
+}
+
 function sendError(res: http.ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }));
 }
 
 function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer): void {
+  if (req.method === 'POST' && req.url?.startsWith('/v1/messages')) {
+    const model = (JSON.parse(raw.toString('utf8')) as ChatRequest).model ?? 'unknown';
+    return writeAnthropicStream(res, model);
+  }
   if (req.method !== 'POST' || !req.url?.startsWith('/v1/chat/completions')) {
     return sendError(res, 404, `no route ${req.method} ${req.url}`);
   }
@@ -89,6 +119,8 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer
   }
   const model = body.model ?? 'unknown';
   if (body.stream === true && model.endsWith('-slow')) return writeSlowStream(res, model, body.stream_options?.include_usage === true);
+  const sized = /-(1kb|1mb)$/.exec(model)?.[1];
+  if (body.stream === true && sized) return writeSizedStream(res, model, sized === '1kb' ? 1024 : 1024 * 1024);
   if (body.stream === true) return writeStream(res, model, body.stream_options?.include_usage === true);
   const text = completion(model);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });

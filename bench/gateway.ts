@@ -119,11 +119,14 @@ export async function configure(gw: Gateway, upstreamUrl: string): Promise<Bench
   await admin.call(
     'POST',
     '/api/admin/channels',
-    { name: 'bench', type: 'openai', baseUrl: upstreamUrl, apiKey: 'sk-upstream', models: ['gpt-bench', 'gpt-bench-slow'] },
+    { name: 'bench', type: 'openai', baseUrl: upstreamUrl, apiKey: 'sk-upstream', models: ['gpt-bench', 'gpt-bench-slow', 'gpt-bench-1kb', 'gpt-bench-1mb'] },
     [200, 201],
   );
-  await admin.call('PUT', '/api/admin/prices/gpt-bench', { input: '2', output: '8' }, [200, 201]);
-  await admin.call('PUT', '/api/admin/prices/gpt-bench-slow', { input: '2', output: '8' }, [200, 201]);
+  // The Anthropic rows: a native channel (passthrough); Anthropic callers of gpt-bench are translated.
+  await admin.call('POST', '/api/admin/channels', { name: 'bench-anthropic', type: 'anthropic', baseUrl: upstreamUrl, apiKey: 'sk-upstream', models: ['claude-bench'] }, [200, 201]);
+  for (const model of ['gpt-bench', 'gpt-bench-slow', 'gpt-bench-1kb', 'gpt-bench-1mb', 'claude-bench']) {
+    await admin.call('PUT', `/api/admin/prices/${model}`, { input: '2', output: '8' }, [200, 201]);
+  }
 
   const username = `bench_${randomBytes(4).toString('hex')}`;
   const password = randomBytes(12).toString('hex');

@@ -13,6 +13,8 @@ export interface Scenario {
   stream: boolean;
   /** Model to request (default gpt-bench, the zero-latency one). */
   model?: string;
+  /** A request body other than the OpenAI chat one (the Anthropic rows). */
+  body?: string;
 }
 
 export interface Target {
@@ -66,7 +68,7 @@ export async function runLoad(target: Target, scenario: Scenario, amount: number
     connections: scenario.connections,
     amount: Math.max(amount, scenario.connections),
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: requestBody(scenario.stream, scenario.model),
+    body: scenario.body ?? requestBody(scenario.stream, scenario.model),
     ...(target.keys ? { requests: [{ setupRequest: rotateKeys(target.keys) }] } : {}),
     timeout: 30,
     // autocannon only notices the end of a run on its sample tick; keep that wait short.

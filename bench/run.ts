@@ -6,6 +6,7 @@ import { configure, logTail, readStoredCounts, startGateway, type BenchAccount, 
 import { measure, probe, probeProblem, type Scenario, type Target } from './load.ts';
 import { measurePostgres, reportPostgres, type PgResult } from './postgres.ts';
 import { killAll, killChildrenOnExit, sampleMemory, startBenchChild, waitForExit, type MemorySampler } from './procs.ts';
+import { relay2xx, reportRelayRows, runRelayRows, type RelayRows } from './relay-rows.ts';
 import { runSlowStreams, slowChecks } from './slow-streams.ts';
 import { countErrors, overhead, printChecks, printErrors, printTable, ratio, total2xx, type Check, type ScenarioResult } from './report.ts';
 
@@ -117,8 +118,8 @@ function targetChecks(results: ScenarioResult[], run: GatewayRun): Check[] {
 }
 
 // SIGTERM must flush the usage-log queue: every 2xx the gateway sent has to be on disk afterwards.
-async function durabilityChecks(results: ScenarioResult[], run: GatewayRun): Promise<Check[]> {
-  const expected = run.probe2xx + results.reduce((n, r) => n + total2xx(r.b), 0);
+async function durabilityChecks(results: ScenarioResult[], run: GatewayRun, relay: RelayRows | null): Promise<Check[]> {
+  const expected = run.probe2xx + results.reduce((n, r) => n + total2xx(r.b), 0) + relay2xx(relay);
   log('SIGTERM to gateway, waiting for it to exit');
   run.gw.child.kill('SIGTERM');
   const exit = await waitForExit(run.gw.child, 30_000);
@@ -170,6 +171,12 @@ async function main(): Promise<number> {
   const mainChecks = gateway ? targetChecks(results, gateway) : [];
   const slow = await runSlowStreams(a, gateway?.target, log);
   const all = slow ? [...results, slow] : results;
+  // The relay rows (BENCH_RELAY=0 skips them): Anthropic passthrough and translated streams, memory.
+  let relay: RelayRows | null = null;
+  let relayError: Error | undefined;
+  if (gateway && process.env.BENCH_RELAY !== '0') {
+    relay = await runRelayRows(gateway.gw.baseUrl, gateway.account.apiKey, gateway.gw.child.pid!, SECONDS, WARMUP_SECONDS, log).catch((err: Error) => ((relayError = err), null));
+  }
   // PostgreSQL rows (BENCH_PG=0 skips them): measured after the SQLite ones, compared with them.
   let pg: PgResult | null = null;
   let pgError: Error | undefined;
@@ -183,11 +190,14 @@ async function main(): Promise<number> {
   console.log(`RSS peak: A ${proxyMemory.peakRssMb().toFixed(1)} MB, B ${gateway ? gateway.memory.peakRssMb().toFixed(1) : 'n/a'} MB`);
   console.log();
 
+  const relayChecks: Check[] = relay ? reportRelayRows(relay) : [];
+  if (relayError) relayChecks.push({ name: 'relay rows measured', pass: false, detail: relayError.message });
+  if (relay || relayError) console.log();
   const pgChecks: Check[] = pg ? reportPostgres(pg, (c) => sqliteRps(results, c)) : [];
   if (pgError) pgChecks.push({ name: 'PostgreSQL rows measured', pass: false, detail: pgError.message });
   if (pg || pgError) console.log();
   const checks: Check[] = gateway
-    ? [...mainChecks, ...slowChecks(slow), ...(await durabilityChecks(all, gateway)), ...pgChecks]
+    ? [...mainChecks, ...slowChecks(slow), ...relayChecks, ...(await durabilityChecks(all, gateway, relay)), ...pgChecks]
     : [{ name: 'gateway started and configured', pass: false, detail: gatewayError?.message ?? 'unknown error' }];
   printChecks(checks);
   const failed = checks.filter((c) => !c.pass).length;

@@ -14,9 +14,11 @@ const schema = z.object({
   // Seals upstream channel keys at rest. Unset: a random key in DATA_DIR/secret.key (one instance).
   MOLEAPI_SECRET_KEY: z.string().min(16, 'use at least 16 characters (32 random bytes, hex or base64, is best)').optional(),
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
-  // Time allowed for an upstream to send response headers before we try another channel.
+  // Time allowed to open a connection (TCP and TLS) to an upstream before we try another channel.
+  UPSTREAM_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // First byte: time allowed for an upstream to send response headers before we try another channel.
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
-  // Longest silence allowed inside a response body (between stream chunks).
+  // Idle: longest silence allowed inside a response body (between stream chunks).
   UPSTREAM_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
   UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   // Requests in flight per upstream origin; past it a channel is skipped (503 upstream_busy if none is left). 0 = unbounded.

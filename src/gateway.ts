@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { KeyCache } from './accounts/key-cache.ts';
 import { LoginThrottle } from './accounts/login-throttle.ts';
 import { purgeExpiredSessions } from './accounts/sessions.ts';
+import { ChannelHealth } from './channels/health.ts';
+import { testChannel } from './channels/probe.ts';
 import { ChannelRegistry } from './channels/registry.ts';
 import { dataDir, type Config } from './config.ts';
 import { openDatabase, type Database } from './db/index.ts';
@@ -30,6 +32,8 @@ export interface Gateway {
   keys: KeyCache;
   pricing: PricingCatalog;
   channels: ChannelRegistry;
+  /** Failure windows, auto-disable and the probes that re-enable (channels/health.ts). */
+  health: ChannelHealth;
   settings: SettingsStore;
   pools: UpstreamPools;
   loginThrottle: LoginThrottle;
@@ -102,7 +106,9 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   settlements.onEnqueued = () => outbox.kick();
   settlements.onEffectsFailed = (err) => log.error({ err }, 'alerts of a committed settlement could not be enqueued');
 
-  const pools = new UpstreamPools(config.UPSTREAM_MAX_CONNECTIONS);
+  const pools = new UpstreamPools(config.UPSTREAM_MAX_CONNECTIONS, config.UPSTREAM_CONNECT_TIMEOUT_MS);
+  const health = new ChannelHealth(channels, settings, bus, log);
+  health.startProbes((ch) => testChannel(ch, pools, config));
 
   return {
     config,
@@ -111,6 +117,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     keys,
     pricing,
     channels,
+    health,
     settings,
     pools,
     loginThrottle: new LoginThrottle(),
@@ -121,6 +128,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
     async close() {
       clearInterval(timer);
       clearInterval(purgeTimer);
+      health.stop();
       // Before the database closes: runs in progress record their result first.
       await outbox.stop();
       await pools.close();

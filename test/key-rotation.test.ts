@@ -5,7 +5,7 @@ import { KeyRotation, keysOf, REJECTED_FOR_MS } from '../src/channels/key-rotati
 import type { Channel } from '../src/channels/registry.ts';
 
 const channel = (apiKey: string, type: Channel['type'] = 'openai', id = 1): Channel =>
-  ({ id, name: 'c', type, baseUrl: 'http://x', apiKey, config: {}, models: [], groups: [], priority: 0, weight: 1, modelMapping: {}, enabled: true, problem: null, createdAt: 0, updatedAt: 0 }) as Channel;
+  ({ id, name: 'c', type, baseUrl: 'http://x', apiKey, config: {}, models: [], groups: [], priority: 0, weight: 1, modelMapping: {}, enabled: true, problem: null, status: 'ok', statusReason: null, statusAt: null, createdAt: 0, updatedAt: 0 }) as Channel;
 
 describe('KeyRotation', () => {
   it('takes the keys in turn, skips a rejected one until REJECTED_FOR_MS has passed', () => {
@@ -17,7 +17,7 @@ describe('KeyRotation', () => {
     expect(r.reject(ch, 'b')).toBe(true);
     expect([r.pick(ch), r.pick(ch), r.pick(ch)]).toEqual(['c', 'c', 'a']);
     expect(r.reject(ch, 'a')).toBe(true);
-    expect(r.reject(ch, 'c')).toBe(false); // every key rejected: the caller gets the upstream's answer
+    expect(r.reject(ch, 'c')).toBe(false); // every key rejected: the channel's keys are revoked (health disables it)
     now += REJECTED_FOR_MS;
     expect(new Set([r.pick(ch), r.pick(ch), r.pick(ch)])).toEqual(new Set(['a', 'b', 'c']));
   });

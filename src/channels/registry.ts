@@ -28,14 +28,22 @@ export interface Channel {
   enabled: boolean;
   /** Why the channel cannot be used although enabled (its stored key cannot be decrypted), else null. */
   problem: string | null;
+  /** The gateway's own verdict (channels/health.ts): 'auto_disabled' takes it out of traffic until a probe passes. */
+  status: ChannelStatus;
+  /** Why it was auto-disabled (the failures or the upstream's refusal), else null. */
+  statusReason: string | null;
+  /** When the status last changed (ms), else null. */
+  statusAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
 
-export type ChannelInput = Omit<Channel, 'id' | 'createdAt' | 'updatedAt' | 'problem'>;
+export type ChannelStatus = 'ok' | 'auto_disabled';
 
-/** Enabled and with a readable key: may receive traffic. */
-export const usable = (ch: Channel) => ch.enabled && ch.problem === null;
+export type ChannelInput = Omit<Channel, 'id' | 'createdAt' | 'updatedAt' | 'problem' | 'status' | 'statusReason' | 'statusAt'>;
+
+/** Enabled, with a readable key and not auto-disabled: may receive traffic. */
+export const usable = (ch: Channel) => ch.enabled && ch.problem === null && ch.status === 'ok';
 
 const UNREADABLE_KEY =
   "its stored upstream key cannot be decrypted with this gateway's secret key (MOLEAPI_SECRET_KEY or DATA_DIR/secret.key differs from the one it was saved with): restore that key, or enter the upstream key again";
@@ -74,6 +82,9 @@ function fromRow(r: Record<string, any>, box: SecretBox): Channel {
     weight: Number(r.weight),
     modelMapping: JSON.parse(r.model_mapping),
     enabled: Number(r.enabled) === 1,
+    status: r.status === 'auto_disabled' ? 'auto_disabled' : 'ok',
+    statusReason: r.status_reason ?? null,
+    statusAt: r.status_at == null ? null : Number(r.status_at),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };
@@ -158,6 +169,17 @@ export class ChannelRegistry {
       [c.name, c.type, c.baseUrl, unchanged ? stored : this.box.seal(c.apiKey), configKept ? storedConfig : sealConfig(this.box, c.config), JSON.stringify(c.models), JSON.stringify(c.groups), c.priority, c.weight, JSON.stringify(c.modelMapping), c.enabled ? 1 : 0, Date.now(), id],
     );
     await this.reload();
+  }
+
+  /**
+   * Moves a channel between 'ok' and 'auto_disabled' (only from the other state, so instances racing
+   * to do the same write it once); reloads and returns true when this call changed it.
+   */
+  async setStatus(id: number, status: ChannelStatus, reason: string | null): Promise<boolean> {
+    const from: ChannelStatus = status === 'ok' ? 'auto_disabled' : 'ok';
+    const r = await this.db.run('UPDATE channels SET status = ?, status_reason = ?, status_at = ? WHERE id = ? AND status = ?', [status, reason, Date.now(), id, from]);
+    if (r.changes > 0) await this.reload();
+    return r.changes > 0;
   }
 
   /** Seals keys stored in plain text by a version before sealing existed; returns how many. */

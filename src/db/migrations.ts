@@ -1,10 +1,11 @@
 import { coreMigrations } from './schema/core.ts';
 import type { Migration } from './schema/migration.ts';
+import { relayMigrations } from './schema/relay.ts';
 import { walletMigrations } from './schema/wallet.ts';
 import type { Database } from './types.ts';
 
 // Applied in id order (ids were given out in ranges to work done in parallel, not in merge order).
-const migrations: Migration[] = [...coreMigrations, ...walletMigrations].sort((a, b) => a.id - b.id);
+const migrations: Migration[] = [...coreMigrations, ...walletMigrations, ...relayMigrations].sort((a, b) => a.id - b.id);
 
 // Any fixed number: instances starting at once on one PostgreSQL database queue on this lock, so only
 // the first applies the migrations and the others then find them done.

@@ -46,6 +46,16 @@ BEGIN
 END
 $fn$`;
 
+/**
+ * place_hold as migration 151 leaves it: the same checks; a placed hold answers `ok:<room>`, the points
+ * still available after it (the free balance, or the key's room when that is smaller), so a stream can
+ * be metered against hold + room in memory (src/relay/spend-ceiling.ts) without another query.
+ */
+export const PLACE_HOLD_FUNCTION_WITH_ROOM = PLACE_HOLD_FUNCTION.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION').replace(
+  "RETURN 'ok';",
+  "RETURN 'ok:' || LEAST(free_balance - p_amount, key_room - p_amount)::text;",
+);
+
 export const PLACE_HOLD_PG = 'SELECT place_hold($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, $6::bigint) AS result';
 
 /**

@@ -38,9 +38,21 @@ export type HoldResult = 'ok' | 'balance' | 'key';
  */
 
 export async function placeHold(db: Database, h: HoldRequest): Promise<HoldResult> {
+  return (await placeHoldWithRoom(db, h)).result;
+}
+
+/** A hold's result and, when placed, the points still available after it (a lower bound; 0 otherwise). */
+export interface PlacedHold {
+  result: HoldResult;
+  room: number;
+}
+
+/** placeHold, also telling what the account can still spend beyond this hold (read in the same step). */
+export async function placeHoldWithRoom(db: Database, h: HoldRequest): Promise<PlacedHold> {
   if (memoryHolds(db)) return memoryBook(db).place(h);
-  const row = await (db.relaxed ?? db).get<{ result: HoldResult }>(PLACE_HOLD_PG, [h.amount, h.userId, h.keyId, h.holdId, h.instanceId, Date.now()]);
-  return row!.result;
+  const row = await (db.relaxed ?? db).get<{ result: string }>(PLACE_HOLD_PG, [h.amount, h.userId, h.keyId, h.holdId, h.instanceId, Date.now()]);
+  const [result, room] = row!.result.split(':');
+  return { result: result as HoldResult, room: Math.max(0, Number(room ?? 0) || 0) };
 }
 
 /** What the user has on hold in this process's memory, beyond the hold rows (SQLite). */

@@ -3,7 +3,7 @@ import { BUSY, type Database } from '../db/index.ts';
 // A floor older than this is read again, so a change made outside this process is seen within it.
 const FLOOR_TTL_MS = 5_000;
 import { heldByKeySql, heldByUserSql } from './hold-sql.ts';
-import type { HoldRequest, HoldResult } from './holds.ts';
+import type { HoldRequest, PlacedHold } from './holds.ts';
 
 /**
  * Holds of a single-process (SQLite) gateway. A hold is checked against the committed balance and key
@@ -27,12 +27,13 @@ export class MemoryHoldBook {
 
   constructor(private db: Database) {}
 
-  async place(h: HoldRequest): Promise<HoldResult> {
+  /** Places the hold; `room` is what the user can still spend after it (a lower bound: the floor's). */
+  async place(h: HoldRequest): Promise<PlacedHold> {
     if (!h.keyLimited) {
       const floor = this.floor(h.userId);
       if (floor !== null && floor - this.heldBy(h.userId) >= h.amount) {
         this.take(h);
-        return 'ok';
+        return { result: 'ok', room: floor - this.heldBy(h.userId) };
       }
       this.floors.delete(h.userId);
     }
@@ -63,20 +64,21 @@ export class MemoryHoldBook {
     this.byKey.set(h.keyId, (this.byKey.get(h.keyId) ?? 0) + h.amount);
   }
 
-  private async placeAfterRead(h: HoldRequest): Promise<HoldResult> {
+  private async placeAfterRead(h: HoldRequest): Promise<PlacedHold> {
     // Hold rows are counted too: rows left by an earlier process until the start-up sweep clears them.
     const row = await this.db.get<{ balance: number; held: number; quota_limit: number | null; used: number | null; key_held: number | null }>(
       `SELECT u.balance, ${heldByUserSql('u.id')} AS held, k.quota_limit, k.used, ${heldByKeySql('k.id')} AS key_held
        FROM users u LEFT JOIN api_keys k ON k.id = ? AND k.user_id = u.id WHERE u.id = ?`,
       [h.keyId, h.userId],
     );
-    if (!row) return 'balance';
-    if (row.used === null) return 'key'; // the key was deleted meanwhile
-    if (Number(row.balance) - Number(row.held) - this.heldBy(h.userId) < h.amount) return 'balance';
-    const keyHeld = this.byKey.get(h.keyId) ?? 0;
-    if (row.quota_limit !== null && Number(row.quota_limit) - Number(row.used) - Number(row.key_held) - keyHeld < h.amount) return 'key';
+    if (!row) return { result: 'balance', room: 0 };
+    if (row.used === null) return { result: 'key', room: 0 }; // the key was deleted meanwhile
+    const free = Number(row.balance) - Number(row.held) - this.heldBy(h.userId);
+    if (free < h.amount) return { result: 'balance', room: 0 };
+    const keyRoom = row.quota_limit === null ? Infinity : Number(row.quota_limit) - Number(row.used) - Number(row.key_held) - (this.byKey.get(h.keyId) ?? 0);
+    if (keyRoom < h.amount) return { result: 'key', room: 0 };
     this.take(h);
-    return 'ok';
+    return { result: 'ok', room: Math.min(free, keyRoom) - h.amount };
   }
 
   /**

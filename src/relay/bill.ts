@@ -3,6 +3,7 @@ import type { Gateway } from '../gateway.ts';
 import { settle } from '../ledger/holds.ts';
 import type { UsageLogRow } from '../logs/usage-log.ts';
 import { costOf, type Price, type TokenUsage } from '../pricing/cost.ts';
+import type { SpendCeiling } from './spend-ceiling.ts';
 
 /** What the log row needs from the request, plus its price and start time. */
 export interface BillContext extends Pick<UsageLogRow, 'requestId' | 'userId' | 'keyId' | 'keyName' | 'model' | 'group' | 'stream' | 'createdAt'> {
@@ -20,6 +21,8 @@ const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, cachedToken
 export class RequestBill {
   channel: Channel | null = null;
   firstTokenMs: number | null = null;
+  /** The most a stream may cost (hold + the room left after it), metered in memory; null: unmetered. */
+  spend: SpendCeiling | null = null;
   private closed = false;
 
   constructor(
@@ -40,6 +43,11 @@ export class RequestBill {
       { requestId: this.ctx.requestId, channelId: this.channel?.id, channel: this.channel?.name, model: this.ctx.model, reason },
       `channel "${this.channel?.name}" sent unusable usage (${reason}); the request is billed on an estimate`,
     );
+  }
+
+  /** The chosen channel failed after its first byte (a cut or a stall): counts toward its auto-disable. */
+  upstreamFailed(reason: string): void {
+    if (this.channel) this.gw.health.failure(this.channel, reason);
   }
 
   /** Releases the hold, charging nothing; the log row records why. */

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../pricing/cost.ts';
 import type { RequestBill } from './bill.ts';
+import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, CountingDecoder, EventFramer, NO_OUTPUT } from './stream-meter.ts';
 import { drained } from './stream.ts';
@@ -27,6 +28,14 @@ export interface Delivered {
  * the text delivered (Anthropic's message_start carries only a placeholder output count). No usage
  * at all: our count, flagged estimated; nothing delivered: the hold is released.
  */
+/** What chargeMetered would bill for a stream that ends now, incomplete (the spend ceiling's count). */
+async function deliveredUsage(usage: Usage | undefined, counter: CountingDecoder, promptEstimate: () => Promise<number>): Promise<TokenUsage> {
+  const counted = (await countTokens(counter.text)) + Math.ceil(counter.uncountedBytes / 4);
+  const b = usage ? billableUsage(usage) : null;
+  if (b && typeof b !== 'string') return { ...b, completionTokens: Math.max(b.completionTokens, counted) };
+  return { promptTokens: await promptEstimate(), completionTokens: counted, cachedTokens: 0 };
+}
+
 export async function chargeMetered(
   bill: RequestBill,
   usage: Usage | undefined,
@@ -67,8 +76,11 @@ export interface MeteredStream {
   decoder: StreamDecoder;
   /** The caller's encoder; null: same protocol, the upstream's events are forwarded as they are. */
   encoder: StreamEncoder | null;
-  /** One in-band error event in the caller's protocol (passthrough; a translator writes its own). */
-  errorEvent: (message: string) => string;
+  /**
+   * One in-band error event in the caller's protocol (passthrough; a translator writes its own):
+   * `upstream` for a cut or early end, `quota` when the spend ceiling ended the stream.
+   */
+  errorEvent: (message: string, kind: 'upstream' | 'quota') => string;
   promptEstimate: () => Promise<number>;
 }
 
@@ -96,6 +108,19 @@ export async function pipeMeteredStream(
   const write = async (out: string | Buffer | null) => {
     if (out && out.length && !res.write(out)) await drained(res, signal);
   };
+  let prompt: Promise<number> | undefined;
+  const promptEstimate = () => (prompt ??= m.promptEstimate());
+  const delivered: DeliveredSoFar = {
+    get upperBytes() {
+      return counter.upperBytes;
+    },
+    usage: () => deliveredUsage(tr.usage, counter, promptEstimate),
+    knownPrompt: () => {
+      const b = tr.usage ? billableUsage(tr.usage) : null;
+      return b && typeof b !== 'string' ? { ...b, completionTokens: 0 } : null;
+    },
+  };
+  let overdrawn = false;
   try {
     for await (const chunk of upstream) {
       if (framer) {
@@ -108,8 +133,17 @@ export async function pipeMeteredStream(
         await write(tr.push(chunk as Buffer));
       }
       if (signal.aborted) break;
+      if (bill.spend && !tr.closed && (await bill.spend.passed(delivered))) {
+        overdrawn = true;
+        break;
+      }
     }
-    if (!signal.aborted) {
+    if (overdrawn) {
+      status = OVERDRAWN_STATUS;
+      error = OVERDRAWN_LOG;
+      upstream.destroy();
+      if (!res.destroyed) await write(framer ? m.errorEvent(OVERDRAWN, 'quota') : tr.fail(OVERDRAWN, 'insufficient_quota'));
+    } else if (!signal.aborted) {
       const upstreamErrored = tr.closed && !tr.complete; // its own in-band error was already delivered
       const tail = tr.end(); // translated: an early end becomes an in-band error here
       if (!tr.complete) {
@@ -117,7 +151,7 @@ export async function pipeMeteredStream(
         error = upstreamErrored ? 'upstream sent an error event' : 'upstream stream ended before the response was complete';
       }
       if (framer) {
-        if (!tr.complete && !upstreamErrored) await write(m.errorEvent(EARLY));
+        if (!tr.complete && !upstreamErrored) await write(m.errorEvent(EARLY, 'upstream'));
       } else {
         await write(tail);
       }
@@ -125,14 +159,15 @@ export async function pipeMeteredStream(
   } catch (err) {
     status = 502;
     error = `upstream stream interrupted: ${(err as Error).message}`;
-    if (!res.destroyed && !signal.aborted) res.write(framer ? m.errorEvent(CUT) : tr.fail(CUT, 'api_error'));
+    bill.upstreamFailed(error);
+    if (!res.destroyed && !signal.aborted) res.write(framer ? m.errorEvent(CUT, 'upstream') : tr.fail(CUT, 'api_error'));
   }
   if (signal.aborted) {
     status = 499;
     error = 'client closed the connection during the stream';
     upstream.destroy();
   }
-  const delivered = { text: counter.text, bytes: counter.uncountedBytes, complete: tr.complete && status === 200, events: counter.events };
-  await chargeMetered(bill, tr.usage, delivered, m.promptEstimate, status, error);
+  const d = { text: counter.text, bytes: counter.uncountedBytes, complete: tr.complete && status === 200, events: counter.events };
+  await chargeMetered(bill, tr.usage, d, promptEstimate, status, error);
   res.end();
 }

@@ -7,11 +7,12 @@ import type { ServerResponse } from 'node:http';
 import type { KeyAuth } from '../accounts/key-cache.ts';
 import { orderForAttempts, type Channel } from '../channels/registry.ts';
 import type { Gateway } from '../gateway.ts';
-import { placeHold } from '../ledger/holds.ts';
+import { placeHoldWithRoom } from '../ledger/holds.ts';
 import { timeOrderedId } from '../lib/ids.ts';
 import { holdFor, outputCapPerChoice } from '../pricing/cost.ts';
 import { RequestBill } from './bill.ts';
 import { RelayError } from './respond.ts';
+import { promptUpperBound, SpendCeiling } from './spend-ceiling.ts';
 
 /** What the pipeline needs to know about a request before any upstream call. */
 export interface HeldRequest {
@@ -43,7 +44,7 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
   if (!price || !group || serving.length === 0) {
     throw new RelayError(404, 'model_not_found', `The model "${r.model}" does not exist or is not available in group "${key.group}". See GET /v1/models.`, 'not_found_error', 'model');
   }
-  const channels = orderForAttempts(serving);
+  const channels = gw.health.deferCooling(orderForAttempts(serving));
   if (channels.length === 0) throw new RelayError(503, 'no_available_channel', `No enabled channel serves "${r.model}" right now. Try again later.`, 'upstream_error');
 
   const requestId = timeOrderedId();
@@ -51,8 +52,8 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
   const amount = holdFor(price, group.multiplier, r.bodyBytes, perChoice, r.choices);
   // n × max_tokens can be astronomically large: no balance covers it, and the database must never see it.
   if (!Number.isSafeInteger(amount)) throw insufficient('balance', amount, auth);
-  const held = await placeHold(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId, keyLimited: key.quotaLimit !== null });
-  if (held !== 'ok') throw insufficient(held, amount, auth);
+  const held = await placeHoldWithRoom(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId, keyLimited: key.quotaLimit !== null });
+  if (held.result !== 'ok') throw insufficient(held.result, amount, auth);
 
   const bill = new RequestBill(gw, {
     requestId,
@@ -67,6 +68,8 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
     createdAt,
     startedAt,
   });
+  // A stream may cost at most what the caller could spend when it started (see spend-ceiling.ts).
+  if (r.stream) bill.spend = new SpendCeiling(price, group.multiplier, amount + held.room, promptUpperBound(r.bodyBytes));
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
@@ -79,6 +82,7 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
       await bill.release(499, 'client closed the connection before the answer');
       return;
     }
+    if (!(err instanceof RelayError)) bill.upstreamFailed(`upstream answer failed: ${(err as Error)?.message ?? err}`);
     const e = err instanceof RelayError ? err : new RelayError(502, 'upstream_error', 'The upstream provider failed. Try again later.', 'upstream_error');
     await bill.release(e.status, e.message);
     if (!(err instanceof RelayError)) gw.log.warn({ err, requestId }, 'upstream call failed');
@@ -103,6 +107,7 @@ export function attemptOptions(gw: Gateway, signal: AbortSignal) {
     headersTimeoutMs: gw.config.UPSTREAM_TIMEOUT_MS,
     bodyTimeoutMs: gw.config.UPSTREAM_BODY_TIMEOUT_MS,
     maxResponseBytes: gw.config.MAX_RESPONSE_BYTES,
+    health: gw.health,
     signal,
   };
 }

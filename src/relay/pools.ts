@@ -10,13 +10,17 @@ export class UpstreamPools {
   private inFlight = new Map<string, number>();
 
   /** limit: most requests (= connections, no pipelining) in flight per origin; 0 = unbounded. */
-  constructor(readonly limit = 0) {}
+  /** connectTimeoutMs: longest wait for a TCP (and TLS) connection to an upstream. */
+  constructor(
+    readonly limit = 0,
+    private readonly connectTimeoutMs = 10_000,
+  ) {}
 
   get(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
       // connections: null = no cap in undici; with a limit, take() keeps us at or under it so the pool never queues.
-      pool = new Pool(origin, { connections: this.limit > 0 ? this.limit : null, keepAliveTimeout: 30_000, pipelining: 1 });
+      pool = new Pool(origin, { connections: this.limit > 0 ? this.limit : null, keepAliveTimeout: 30_000, pipelining: 1, connect: { timeout: this.connectTimeoutMs } });
       this.pools.set(origin, pool);
     }
     return pool;

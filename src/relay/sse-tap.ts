@@ -34,6 +34,13 @@ export class OpenAIStreamTap {
   // An event ended with the chunk on a CR: an LF starting the next chunk is its end too, forwarded or dropped with it.
   private trailingCR: 'keep' | 'drop' | null = null;
 
+  /**
+   * An upper bound of the completion tokens delivered, for the overdraft ceiling: event bytes, or,
+   * once near() was called, the bytes of each event's text (every event is then parsed as it passes).
+   */
+  upperBytes = 0;
+  private exact = false;
+
   private retained: Buffer[] = [];
   private retainedBytes = 0;
   private text = '';
@@ -129,13 +136,22 @@ export class OpenAIStreamTap {
     return { tokens, events: this.jsonEvents };
   }
 
+  /** From now on each event's text is read as it passes (the spend ceiling is near). */
+  near(): void {
+    for (const ev of this.retained) this.keepText(ev); // in order, before the events still to come
+    this.retained = [];
+    this.exact = true;
+  }
+
   /** Looks at one complete event; returns whether to forward it. */
   private inspect(event: Buffer): boolean {
     if (event.indexOf(DATA_FIELD) < 0) return true; // comments, keep-alives, bare line ends
+    if (!this.exact) this.upperBytes += event.length;
     if (event.indexOf(USAGE_KEY) < 0) {
       if (!isDone(event)) {
         this.dataEvents++;
-        this.retain(event);
+        if (this.exact) this.keepText(event);
+        else this.retain(event);
       }
       return true;
     }
@@ -181,6 +197,7 @@ export class OpenAIStreamTap {
 
   private addText(t: string): void {
     if (!t) return;
+    if (this.exact) this.upperBytes += Buffer.byteLength(t);
     if (this.text.length + t.length <= TEXT_CHARS) this.text += t;
     else this.uncountedBytes += Buffer.byteLength(t);
   }

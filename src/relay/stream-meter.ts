@@ -25,6 +25,8 @@ export function billableUsage(u: Usage): TokenUsage | string {
 export class CountingDecoder implements StreamDecoder {
   text = '';
   uncountedBytes = 0;
+  /** UTF-8 bytes of all the generated text: never fewer than its tokens (the spend ceiling's cheap bound). */
+  upperBytes = 0;
   /** Intermediate events decoded so far (0: nothing was delivered). */
   events = 0;
 
@@ -58,6 +60,7 @@ export class CountingDecoder implements StreamDecoder {
   }
 
   private add(t: string): void {
+    this.upperBytes += Buffer.byteLength(t);
     if (this.text.length + t.length <= TEXT_CHARS) this.text += t;
     else this.uncountedBytes += Buffer.byteLength(t);
   }

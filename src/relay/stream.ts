@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { RequestBill } from './bill.ts';
+import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { OpenAIStreamTap } from './sse-tap.ts';
 import { estimatePromptTokens } from './tokens.ts';
 
@@ -18,7 +19,8 @@ export function drained(res: ServerResponse, signal: AbortSignal): Promise<void>
 
 /**
  * Pipes an upstream SSE stream to the caller chunk by chunk. Whatever ends it (normal end, upstream cut,
- * caller gone) bills what was delivered: the provider's usage when it sent one, else our count.
+ * caller gone, the spend ceiling passed) bills what was delivered: the provider's usage when it sent
+ * one, else our count.
  */
 export async function pipeStream(
   messages: unknown,
@@ -34,6 +36,17 @@ export async function pipeStream(
   let status = 200;
   let error: string | null = null;
   let first = true;
+  let prompt: Promise<number> | undefined;
+  const promptTokens = () => (prompt ??= estimatePromptTokens(messages));
+  const delivered: DeliveredSoFar = {
+    get upperBytes() {
+      return tap.upperBytes;
+    },
+    usage: async () => tap.usage ?? { promptTokens: await promptTokens(), completionTokens: (await tap.completion()).tokens, cachedTokens: 0 },
+    knownPrompt: () => null,
+    near: () => tap.near(),
+  };
+  let overdrawn = false;
   try {
     for await (const chunk of upstream) {
       if (first) {
@@ -43,14 +56,24 @@ export async function pipeStream(
       const out = tap.push(chunk as Buffer);
       if (out && !res.write(out)) await drained(res, signal);
       if (signal.aborted) break;
+      if (bill.spend && (await bill.spend.passed(delivered))) {
+        overdrawn = true;
+        break;
+      }
     }
-    if (!signal.aborted) {
+    if (overdrawn) {
+      status = OVERDRAWN_STATUS;
+      error = OVERDRAWN_LOG;
+      upstream.destroy();
+      if (!res.destroyed) res.write(`data: ${JSON.stringify({ error: { message: OVERDRAWN, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } })}\n\n`);
+    } else if (!signal.aborted) {
       const rest = tap.flush();
       if (rest) res.write(rest);
     }
   } catch (err) {
     status = 502;
     error = `upstream stream interrupted: ${(err as Error).message}`;
+    bill.upstreamFailed(error);
   }
   if (signal.aborted) {
     status = 499;
@@ -67,11 +90,11 @@ export async function pipeStream(
     return;
   }
   if (tap.invalidUsage) bill.warnInvalidUsage(tap.invalidUsage);
-  const delivered = await tap.completion();
-  if (delivered.events === 0) {
+  const counted = await tap.completion();
+  if (counted.events === 0) {
     await bill.release(status === 200 ? 502 : status, error ?? 'upstream stream carried no events');
   } else {
-    const usage = { promptTokens: await estimatePromptTokens(messages), completionTokens: delivered.tokens, cachedTokens: 0 };
+    const usage = { promptTokens: await estimatePromptTokens(messages), completionTokens: counted.tokens, cachedTokens: 0 };
     await bill.charge(usage, { estimated: true, status, error });
   }
   res.end();

@@ -1,6 +1,8 @@
 import { errors, type Dispatcher } from 'undici';
+import type { ChannelHealth } from '../channels/health.ts';
 import type { KeyRotation } from '../channels/key-rotation.ts';
 import { providerOf, upstreamUrl, type Channel } from '../channels/registry.ts';
+import { upstreamMessage } from './chat-translated.ts';
 import type { UpstreamPools } from './pools.ts';
 import { readLimited } from './read-limited.ts';
 import { RelayError } from './respond.ts';
@@ -21,6 +23,8 @@ export interface UpstreamAttemptOptions {
   body: (channel: Channel) => Buffer | string;
   /** Caller headers to pass to a channel besides its provider's own (Anthropic's anthropic-beta), or null. */
   headers?: (channel: Channel) => Record<string, string> | null;
+  /** Where each attempt's outcome is recorded (failure windows, revoked keys, retry-after). */
+  health?: ChannelHealth;
 }
 
 export interface UpstreamSuccess {
@@ -41,11 +45,12 @@ const isTimeout = (err: unknown) =>
   err instanceof errors.HeadersTimeoutError || err instanceof errors.ConnectTimeoutError || (err as any)?.code === 'UND_ERR_HEADERS_TIMEOUT';
 
 /**
- * Tries channels in order until one answers. 5xx, 408, 429, timeouts and connection failures before the
- * first byte move on to the next channel (at most maxAttempts calls); other 4xx are the caller's problem
- * and are passed through. A channel whose origin is at its connection limit is skipped without a call.
- * Each call uses the channel's next key (KeyRotation); a 401/403 is retried at once with another of its
- * keys while it has one the upstream has not rejected, else passed through like any other 4xx.
+ * Tries channels in order until one answers, each at most once. 5xx, 408, 429, timeouts and connection
+ * failures before the first byte move on to the next channel (at most maxAttempts calls); other 4xx are
+ * the caller's problem and are passed through. A channel whose origin is at its connection limit is
+ * skipped without a call. Each call uses the channel's next key (KeyRotation); a 401/403 is retried at
+ * once with another of its keys while it has one the upstream has not rejected; when none is left the
+ * channel's keys are revoked: it is auto-disabled (health) and the next channel is tried.
  */
 export async function callUpstream(channels: Channel[], o: UpstreamAttemptOptions): Promise<UpstreamSuccess | UpstreamRefusal> {
   let lastStatus = 0;
@@ -88,10 +93,15 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
         response.body.once('close', give);
         if (response.body.destroyed) give();
         const status = response.statusCode;
-        if (status < 400) return { channel, response, attempts };
+        if (status < 400) {
+          o.health?.success(channel);
+          return { channel, response, attempts };
+        }
         if (status >= 500 || status === 429 || status === 408) {
           lastStatus = status;
           lastTimeout = status === 408;
+          if (status === 429) o.health?.rateLimited(channel, response.headers['retry-after']);
+          else o.health?.failure(channel, `HTTP ${status}`);
           await response.body.dump().catch(() => undefined);
           break;
         }
@@ -100,12 +110,20 @@ export async function callUpstream(channels: Channel[], o: UpstreamAttemptOption
           continue;
         }
         const body = await readLimited(response.body, o.maxResponseBytes, response.headers['content-length']);
+        if (status === 401 || status === 403) {
+          lastStatus = status;
+          lastTimeout = false;
+          o.health?.revoked(channel, status, upstreamMessage(body));
+          break;
+        }
+        o.health?.success(channel); // it answered: the caller's input was refused, not the channel
         return { channel, status, contentType: String(response.headers['content-type'] ?? 'application/json'), body };
       } catch (err) {
         give();
         if (o.signal.aborted || err instanceof RelayError) throw err;
         lastStatus = 0;
         lastTimeout = isTimeout(err);
+        o.health?.failure(channel, lastTimeout ? 'timeout' : `connection failed: ${(err as Error).message}`);
         break;
       }
     }

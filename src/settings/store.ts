@@ -20,6 +20,12 @@ export const settingsSchema = z.object({
   allowPrivateWebhooks: z.boolean(),
   // Registration needs an email; the trial credit (and the inviter's reward) wait for its verification.
   emailVerificationRequired: z.boolean(),
+  // Channel health (channels/health.ts): auto-disable a channel after this many failures among its
+  // last channelFailureWindow attempts (0 = never on failures; a revoked key still disables at once),
+  // and probe auto-disabled channels this often to re-enable them.
+  channelFailureThreshold: z.number().int().min(0).max(1000),
+  channelFailureWindow: z.number().int().min(1).max(1000),
+  channelProbeIntervalSeconds: z.number().int().min(1).max(86_400),
   ...topupSettingsShape,
 });
 export type Settings = z.infer<typeof settingsSchema>;
@@ -35,6 +41,9 @@ export const DEFAULT_SETTINGS: Settings = {
   alertThresholdQuota: 500_000, // $1
   allowPrivateWebhooks: false,
   emailVerificationRequired: false,
+  channelFailureThreshold: 5,
+  channelFailureWindow: 10,
+  channelProbeIntervalSeconds: 60,
   ...DEFAULT_TOPUP_SETTINGS,
 };
 

@@ -17,12 +17,16 @@
 //   stall      stream: message_start and one delta, then silence until the client leaves;
 //              JSON: never answers
 //   delay      waits 300 ms (or N ms for `delayN`) then answers normally
+//   flood      stream (a misbehaving provider ignoring max_tokens): up to FLOOD_EVENTS deltas of
+//              FLOOD_TEXT, one every 2 ms, then the usage; stops early when the client leaves
 import { startFakeServer, type FakeServer, type RecordedRequest } from './fake-http.ts';
 
 export type FakeAnthropicRequest = RecordedRequest;
 export type FakeAnthropic = FakeServer<FakeAnthropicRequest>;
 
 const INPUT_TOKENS = 10;
+export const FLOOD_TEXT = 'flood '.repeat(20);
+export const FLOOD_EVENTS = 400;
 const TOOL_INPUT_PARTS = ['{"location":', ' "Paris"}'];
 
 const errorBody = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_fake' });
@@ -114,6 +118,26 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
         for (let i = 0; i < 3; i++) ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok ' } });
         later(50, destroy);
+        return;
+      }
+      if (model.includes('flood') && stream) {
+        streamHead();
+        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+        let sent = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          if (sent === FLOOD_EVENTS) {
+            ev('content_block_stop', { index: 0 });
+            ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: sent * 40 } });
+            ev('message_stop', {});
+            res.end();
+            return;
+          }
+          sent++;
+          ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: FLOOD_TEXT } });
+          later(2, next);
+        };
+        next();
         return;
       }
       if (model.includes('stall')) {

@@ -10,13 +10,18 @@
 //   slow       stream: one chunk every 100 ms for 30 s; non-stream: answers after 30 s; a client that
 //              goes away first is recorded as `aborted: true`
 //   delay      waits 300 ms (or N ms for `delayN`, e.g. `delay1500`) then answers normally
-//   error429 / error408   that status with an OpenAI error body (retryable: the gateway fails over)
+//   error429 / error408   that status with an OpenAI error body (retryable: the gateway fails over);
+//              the 429 carries `retry-after: 30`
+//   reset      the connection is reset before any answer
+// The key `sk-revoked` gets OpenAI's 401 invalid_api_key (a revoked key), whatever the model.
 //   empty      stream: 200 text/event-stream headers, then the end, with no event at all
 //   stall      stream: one word chunk then silence (socket kept open); non-stream: headers, half a body, silence
 //   huge       1 MB of one repeated character: stream in 4 KB content chunks without usage; non-stream one JSON answer
 //   toolcall   with `tools` in the request: one call of the first tool, arguments {"city":"Paris"}, usage {10, 5}
 // 429 answers carry `retry-after: 1`, as OpenAI's do. The other surfaces (/responses, /completions,
 // /embeddings, images, audio, /moderations, /rerank) are in openai-surfaces.ts.
+//   flood      stream (a misbehaving provider ignoring max_tokens): up to FLOOD_EVENTS content chunks
+//              of FLOOD_TEXT, one every 2 ms, then the usage when asked; stops when the client leaves
 // Like OpenAI it honours `n` (n choices, usage counts all of them). A request body field `fake_usage`
 // (a string) is sent verbatim as the usage value, e.g. '{"prompt_tokens":1e400,"completion_tokens":2}'.
 // Like OpenAI, it requires `Authorization: Bearer …` and rejects `stream_options` without `stream`.
@@ -44,6 +49,8 @@ export interface FakeOpenAI {
 }
 
 const PROMPT_TOKENS = 10;
+export const FLOOD_TEXT = 'flood '.repeat(20);
+export const FLOOD_EVENTS = 400;
 const SLOW_INTERVAL_MS = 100;
 const SLOW_TOTAL_MS = 30_000;
 
@@ -114,14 +121,18 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       res.on('close', () => {
         if (!res.writableFinished && !selfClosed) rec.aborted = true;
       });
-      const json = (status: number, text: string) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seq}` });
+      const json = (status: number, text: string, headers: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': `req_fake_${seq}`, ...headers });
         res.end(text);
       };
 
       const auth = req.headers.authorization;
       if (!auth || !/^Bearer \S+/.test(auth)) {
         json(401, errorBody("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth.", 'invalid_request_error', 'invalid_api_key'));
+        return;
+      }
+      if (auth === 'Bearer sk-revoked') {
+        json(401, errorBody('Incorrect API key provided: sk-revo*****. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key'));
         return;
       }
 
@@ -179,10 +190,14 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
       }
       for (const code of [429, 408]) {
         if (model.includes(`error${code}`)) {
-          if (code === 429) res.setHeader('retry-after', '1');
-          json(code, errorBody(code === 429 ? 'Rate limit reached for requests.' : 'Request timed out.', code === 429 ? 'rate_limit_error' : 'timeout', null));
+          json(code, errorBody(code === 429 ? 'Rate limit reached for requests.' : 'Request timed out.', code === 429 ? 'rate_limit_error' : 'timeout', null), code === 429 ? { 'retry-after': '30' } : {});
           return;
         }
+      }
+      if (model.includes('reset')) {
+        selfClosed = true;
+        req.socket.destroy();
+        return;
       }
       if (model.includes('error400')) {
         json(400, errorBody("Invalid value for 'temperature': must be between 0 and 2.", 'invalid_request_error', 'invalid_value'));
@@ -265,6 +280,19 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         startStream();
         for (let i = 0; i < 3; i++) sse(chunk(wordDelta(i), null));
         later(50, destroy); // let the three chunks reach the gateway first
+        return;
+      }
+
+      if (model.includes('flood') && stream) {
+        startStream();
+        let sent = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          if (sent === FLOOD_EVENTS) return finishStream(sent * 40, 'stop');
+          sse(chunk(wordDelta(sent++), null).replace('"tok "', JSON.stringify(FLOOD_TEXT)));
+          later(2, next);
+        };
+        next();
         return;
       }
 

@@ -1,4 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { ChannelHealth } from '../../channels/health.ts';
+import { testChannel } from '../../channels/probe.ts';
 import { CHANNEL_TYPES, type Channel, type ChannelInput } from '../../channels/registry.ts';
 import { ChannelConfigSchema } from '../../providers/config.ts';
 import { channelProblems } from '../../providers/validate.ts';
@@ -56,18 +58,35 @@ const ChannelSchema = z
     config: ChannelConfigSchema.openapi({ description: 'Extra header values are masked' }),
     enabled: z.boolean(),
     problem: z.string().nullable().openapi({ description: 'Why an enabled channel gets no traffic, or null' }),
+    status: z.enum(['ok', 'auto_disabled']).openapi({ description: "Health: auto_disabled takes the channel out of traffic until a probe or a test passes (or it is enabled again)" }),
+    statusReason: z.string().nullable().openapi({ description: 'Why it was auto-disabled (failures, or the upstream refusing its key), else null' }),
+    statusAt: IsoTime.nullable().openapi({ description: 'When the status last changed' }),
+    recentFailures: z.number().int().openapi({ description: "Failures among this instance's recent attempts (the window of channelFailureWindow)" }),
+    recentAttempts: z.number().int(),
     createdAt: IsoTime,
     updatedAt: IsoTime,
   })
   .openapi('Channel');
 
+const ChannelTestSchema = z
+  .object({
+    latency: z.number().int().openapi({ description: 'Milliseconds until the answer (or the failure)' }),
+    status: z.number().int().openapi({ description: "The upstream's HTTP status; 502 when it could not be reached, 504 when it did not answer in time" }),
+    error: z.string().optional().openapi({ description: "The upstream's error message, when the call did not succeed" }),
+  })
+  .openapi('ChannelTest');
+
 /** The admin view of a channel: the upstream secret is write-only. */
-function publicChannel(ch: Channel): z.infer<typeof ChannelSchema> {
+function publicChannel(ch: Channel, health: ChannelHealth): z.infer<typeof ChannelSchema> {
   const { apiKey, config, ...rest } = ch;
   const headers = config.headers ? Object.fromEntries(Object.keys(config.headers).map((name) => [name, '…'])) : undefined;
+  const recent = health.recent(ch.id);
   return {
     ...rest,
     config: { ...config, ...(headers ? { headers } : {}) },
+    statusAt: ch.statusAt === null ? null : new Date(ch.statusAt).toISOString(),
+    recentFailures: recent.failures,
+    recentAttempts: recent.attempts,
     apiKey: ch.problem ? null : ch.type === 'vertex' ? '{…}' : maskKeys(apiKey),
     createdAt: new Date(ch.createdAt).toISOString(),
     updatedAt: new Date(ch.updatedAt).toISOString(),
@@ -124,6 +143,14 @@ const r = {
     request: { params: IdParam, body: jsonBody(channelPatch) },
     responses: { 200: json(ChannelSchema), ...sessionErrors },
   }),
+  testChannel: createRoute({
+    ...base,
+    method: 'post',
+    path: '/channels/{id}/test',
+    summary: 'Test a channel: one minimal call (one output token) to its first model; a pass re-enables an auto-disabled channel',
+    request: { params: IdParam },
+    responses: { 200: json(ChannelTestSchema), ...sessionErrors },
+  }),
   deleteChannel: createRoute({ ...base, method: 'delete', path: '/channels/{id}', summary: 'Delete a channel', request: { params: IdParam }, responses: { 200: json(Ok), ...sessionErrors } }),
   listPrices: createRoute({ ...base, method: 'get', path: '/prices', summary: 'List model prices', responses: { 200: json(z.object({ items: z.array(PriceView) })), ...sessionErrors } }),
   putPrice: createRoute({
@@ -167,11 +194,23 @@ export const adminCatalogRoutes = routes()
     await gw.bus.publish('catalog');
     return c.json({ id }, 201);
   })
-  .openapi(r.listChannels, (c) => c.json({ items: c.get('gw').channels.all.map(publicChannel) }, 200))
+  .openapi(r.listChannels, (c) => {
+    const gw = c.get('gw');
+    return c.json({ items: gw.channels.all.map((ch) => publicChannel(ch, gw.health)) }, 200);
+  })
   .openapi(r.getChannel, (c) => {
-    const ch = c.get('gw').channels.get(c.req.valid('param').id);
+    const gw = c.get('gw');
+    const ch = gw.channels.get(c.req.valid('param').id);
     if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
-    return c.json(publicChannel(ch), 200);
+    return c.json(publicChannel(ch, gw.health), 200);
+  })
+  .openapi(r.testChannel, async (c) => {
+    const gw = c.get('gw');
+    const ch = gw.channels.get(c.req.valid('param').id);
+    if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
+    const result = await testChannel(ch, gw.pools, gw.config);
+    if (result.status < 400 && ch.status === 'auto_disabled') await gw.health.enable(ch, `test answered HTTP ${result.status}`);
+    return c.json(result, 200);
   })
   .openapi(r.patchChannel, async (c) => {
     const gw = c.get('gw');
@@ -179,14 +218,16 @@ export const adminCatalogRoutes = routes()
     const b = c.req.valid('json');
     const ch = gw.channels.get(id);
     if (!ch) throw new ApiError(404, 'not_found', 'No such channel.');
-    const { id: _id, createdAt: _c, updatedAt: _u, problem: _p, ...current } = ch;
+    const { id: _id, createdAt: _c, updatedAt: _u, problem: _p, status: _s, statusReason: _r, statusAt: _a, ...current } = ch;
     // config is merged field by field: a patch without `headers` keeps the (write-only) header values.
     const input: ChannelInput = { ...current, ...b, type: (b.type ?? ch.type) as Channel['type'], config: b.config ? { ...ch.config, ...b.config } : ch.config };
     // The stored key is checked only when it is replaced or must fit a new type (it may be unreadable).
     checkChannel(input, b.apiKey !== undefined || input.type !== ch.type);
     await gw.channels.update(id, input);
+    // The operator enabling a channel again overrides an auto-disable.
+    if (b.enabled === true && ch.status === 'auto_disabled') await gw.health.enable(ch, 'enabled by an administrator');
     await gw.bus.publish('catalog');
-    return c.json(publicChannel(gw.channels.get(id)!), 200);
+    return c.json(publicChannel(gw.channels.get(id)!, gw.health), 200);
   })
   .openapi(r.deleteChannel, async (c) => {
     const gw = c.get('gw');

@@ -130,7 +130,7 @@ async function relayMessages(
     const metered = {
       decoder: new AnthropicStreamDecoder(),
       encoder: null,
-      errorEvent: (message: string) => anthropicErrorEvent('api_error', message),
+      errorEvent: (message: string, kind: 'upstream' | 'quota') => anthropicErrorEvent(kind === 'quota' ? 'billing_error' : 'api_error', message),
       promptEstimate: () => promptEstimate(msg),
     };
     await pipeMeteredStream(metered, result.response.body, bill, res, signal, idHeader);
@@ -174,6 +174,8 @@ export function anthropicErrorType(status: number): string {
       return status === 413 ? 'request_too_large' : 'invalid_request_error';
     case 401:
       return 'authentication_error';
+    case 402:
+      return 'billing_error';
     case 403:
       return 'permission_error';
     case 404:

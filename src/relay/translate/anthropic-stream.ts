@@ -177,6 +177,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
 /** Anthropic's error types; an upstream's own type passes when it is one of them. */
 function anthropicErrorType(t: string | undefined): string {
-  const known = ['invalid_request_error', 'authentication_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'api_error', 'overloaded_error'];
+  if (t === 'insufficient_quota') return 'billing_error'; // the spend ceiling ended the stream
+  const known = ['invalid_request_error', 'authentication_error', 'billing_error', 'permission_error', 'not_found_error', 'rate_limit_error', 'api_error', 'overloaded_error'];
   return t && known.includes(t) ? t : 'api_error';
 }

@@ -114,7 +114,8 @@ export class GeminiStreamEncoder implements StreamEncoder {
       case 'done':
         return this.flushTool() + this.chunk([{ text: '' }], { finishReason: encodeGeminiFinish(this.stop ?? 'end_turn') });
       case 'error': {
-        const body = { error: { code: 500, message: e.message, status: e.errorType && /^[A-Z_]+$/.test(e.errorType) ? e.errorType : 'INTERNAL' } };
+        const quota = e.errorType === 'insufficient_quota'; // the spend ceiling ended the stream
+        const body = { error: { code: quota ? 429 : 500, message: e.message, status: quota ? 'RESOURCE_EXHAUSTED' : e.errorType && /^[A-Z_]+$/.test(e.errorType) ? e.errorType : 'INTERNAL' } };
         return `data: ${JSON.stringify(body)}\r\n\r\n`;
       }
       default:

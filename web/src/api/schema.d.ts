@@ -2957,6 +2957,89 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test a channel: one minimal call (one output token) to its first model; a pass re-enables an auto-disabled channel */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChannelTest"];
+                    };
+                };
+                /** @description Invalid request: `invalid_request` (with `issues`), `invalid_json`, … */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused (`forbidden_origin` for a cross-origin browser request, …) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/prices": {
         parameters: {
             query?: never;
@@ -3472,6 +3555,9 @@ export interface paths {
                         alertThresholdQuota?: number;
                         allowPrivateWebhooks?: boolean;
                         emailVerificationRequired?: boolean;
+                        channelFailureThreshold?: number;
+                        channelFailureWindow?: number;
+                        channelProbeIntervalSeconds?: number;
                         publicBaseUrl?: "" | string;
                         topupTiers?: {
                             usd: string;
@@ -7236,10 +7322,33 @@ export interface components {
             enabled: boolean;
             /** @description Why an enabled channel gets no traffic, or null */
             problem: string | null;
+            /**
+             * @description Health: auto_disabled takes the channel out of traffic until a probe or a test passes (or it is enabled again)
+             * @enum {string}
+             */
+            status: "ok" | "auto_disabled";
+            /** @description Why it was auto-disabled (failures, or the upstream refusing its key), else null */
+            statusReason: string | null;
+            /**
+             * Format: date-time
+             * @description When the status last changed
+             */
+            statusAt: string | null;
+            /** @description Failures among this instance's recent attempts (the window of channelFailureWindow) */
+            recentFailures: number;
+            recentAttempts: number;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        ChannelTest: {
+            /** @description Milliseconds until the answer (or the failure) */
+            latency: number;
+            /** @description The upstream's HTTP status; 502 when it could not be reached, 504 when it did not answer in time */
+            status: number;
+            /** @description The upstream's error message, when the call did not succeed */
+            error?: string;
         };
         /** @description Give input and output (USD per 1M tokens), or perRequest (USD per call) */
         PriceInput: {
@@ -7288,6 +7397,9 @@ export interface components {
             alertThresholdQuota: number;
             allowPrivateWebhooks: boolean;
             emailVerificationRequired: boolean;
+            channelFailureThreshold: number;
+            channelFailureWindow: number;
+            channelProbeIntervalSeconds: number;
             publicBaseUrl: "" | string;
             topupTiers: {
                 usd: string;

@@ -1,6 +1,8 @@
 // Every string the console shows, in English; zh.ts has the same keys (the compiler checks it).
 import { providersEn } from './providers.en.ts';
+import { channelHealthEn } from './channel-health.en.ts';
 export const en = {
+  ...channelHealthEn,
   'app.name': 'MoleAPI',
   'app.console': 'Console',
   'lang.switch': '中文',

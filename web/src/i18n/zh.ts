@@ -1,8 +1,10 @@
 import type { MessageKey } from './en.ts';
 import { providersZh } from './providers.zh.ts';
+import { channelHealthZh } from './channel-health.zh.ts';
 
 // Simplified Chinese; the type makes a missing key a compile error.
 export const zh: Record<MessageKey, string> = {
+  ...channelHealthZh,
   'app.name': 'MoleAPI',
   'app.console': '控制台',
   'lang.switch': 'English',

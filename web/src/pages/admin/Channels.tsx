@@ -127,6 +127,15 @@ export default function Channels() {
     onSuccess: refresh,
     onError: (err) => Toast.error(errorMessage(err)),
   });
+  const test = useMutation({
+    mutationFn: (id: number) => unwrap(api.POST('/api/admin/channels/{id}/test', { params: { path: { id } } })),
+    onSuccess: (r) => {
+      if (r.status < 400) Toast.success(t('channels.testPassed', { status: r.status, latency: r.latency }));
+      else Toast.error(t('channels.testFailed', { status: r.status, latency: r.latency, error: r.error ?? '' }));
+      refresh();
+    },
+    onError: (err) => Toast.error(errorMessage(err)),
+  });
   const remove = useMutation({
     mutationFn: (id: number) => unwrap(api.DELETE('/api/admin/channels/{id}', { params: { path: { id } } })),
     onSuccess: refresh,
@@ -141,6 +150,20 @@ export default function Channels() {
     { title: t('admin.priority'), dataIndex: 'priority' },
     { title: t('admin.weight'), dataIndex: 'weight' },
     { title: t('admin.problem'), dataIndex: 'problem', render: (v: string | null) => (v ? <Tag color="red">{v}</Tag> : '—') },
+    {
+      title: t('channels.health'),
+      dataIndex: 'status',
+      render: (v: Channel['status'], c: Channel) =>
+        v === 'auto_disabled' ? (
+          <Tag color="red">
+            {t('channels.autoDisabled')}: {c.statusReason}
+          </Tag>
+        ) : c.recentFailures > 0 ? (
+          <Tag color="orange">{t('channels.recentFailures', { failures: c.recentFailures, attempts: c.recentAttempts })}</Tag>
+        ) : (
+          <Tag color="green">{t('channels.healthOk')}</Tag>
+        ),
+    },
     { title: t('common.status'), dataIndex: 'enabled', render: (v: boolean, c: Channel) => <Switch checked={v} aria-label={`${t('common.enabled')}: ${c.name}`} onChange={(on) => toggle.mutate({ id: c.id, enabled: on })} /> },
     {
       title: t('common.actions'),
@@ -149,6 +172,9 @@ export default function Channels() {
         <Space>
           <Button size="small" onClick={() => setDialog({ existing: c })}>
             {t('common.edit')}
+          </Button>
+          <Button size="small" loading={test.isPending && test.variables === c.id} onClick={() => test.mutate(c.id)}>
+            {t('channels.test')}
           </Button>
           <Popconfirm title={t('common.delete')} content={t('common.confirmDelete', { name: c.name })} okText={t('common.delete')} cancelText={t('common.cancel')} onConfirm={() => remove.mutate(c.id)}>
             <Button size="small" type="danger">

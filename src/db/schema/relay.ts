@@ -1,0 +1,24 @@
+// Schema of the relay's routing: channel health (auto-disable with its reason and time) and the hold
+// function telling the room left after a hold (the stream overdraft ceiling).
+import { PLACE_HOLD_FUNCTION_WITH_ROOM } from '../../ledger/hold-sql.ts';
+import type { Migration } from './migration.ts';
+
+export const relayMigrations: Migration[] = [
+  {
+    // `enabled` stays the operator's switch; `status` is the gateway's own verdict ('ok' or
+    // 'auto_disabled'), set by the failure window or a revoked key and cleared by a probe, a passing
+    // test or the operator enabling the channel again.
+    id: 150,
+    name: 'channel health: status, reason and time of an auto-disable',
+    up: () => [
+      `ALTER TABLE channels ADD COLUMN status TEXT NOT NULL DEFAULT 'ok'`,
+      `ALTER TABLE channels ADD COLUMN status_reason TEXT`,
+      `ALTER TABLE channels ADD COLUMN status_at BIGINT`,
+    ],
+  },
+  {
+    id: 151,
+    name: 'place_hold answers the room left after the hold',
+    up: (d) => (d === 'postgres' ? [PLACE_HOLD_FUNCTION_WITH_ROOM] : []),
+  },
+];
