@@ -287,12 +287,17 @@ describe('azure channels (Azure OpenAI)', () => {
     expect(keys).toHaveLength(5);
   });
 
-  it('an azure channel whose every key is rejected passes the 401 on in the caller shape, nothing billed', async () => {
+  it('an azure channel whose every key is rejected is auto-disabled with the reason; the caller gets a 502 in its shape, nothing billed', async () => {
     const s = await setup('azure', 'az-dead', { apiKey: 'revoked-x' });
     const before = await wallet(s.client);
-    await expect(s.openai.chat.completions.create({ model: s.model, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ status: 401 });
+    await expect(s.openai.chat.completions.create({ model: s.model, max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+      status: 502,
+      error: { code: 'upstream_error' },
+    });
     await eventually(async () => expect((await wallet(s.client)).held.quota).toBe(0));
     expect((await wallet(s.client)).balance.quota).toBe(before.balance.quota);
+    const ch = (await gw.admin.get('/api/admin/channels')).body.items.find((c: any) => c.name === `ch-${s.model}`);
+    expect(ch).toMatchObject({ status: 'auto_disabled', statusReason: expect.stringContaining('401') });
   });
 });
 

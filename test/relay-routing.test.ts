@@ -170,7 +170,8 @@ describe('after the first byte: an in-band error, the delivered part billed', ()
     expect(res.text).toMatch(/"content":"tok "/);
     expect(res.text).toMatch(message);
     expect(res.text).not.toContain('[DONE]');
-    if (tag === 'stall') expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS);
+    // undici's body timer ticks about every 500 ms, so the idle timeout fires up to that much early or late.
+    if (tag === 'stall') expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 500);
     const w = await settled(u.client, 1);
     expect(w.balance.quota).toBeLessThan(1_000_000); // the delivered words are billed
     const log = (await u.client.get(`/api/logs?model=${model}`)).body.items[0];
