@@ -105,7 +105,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
 
   const settlements = settlementWriter(db);
   settlements.onRetryFailed = (owed, err) => log.error({ err, owed }, 'database still refuses settlements; retrying');
-  settlements.onJournalFailed = (err) => log.error({ err }, 'settlement journal write failed; this answer waits for its commit');
+  settlements.onJournalFailed = (err) => log.error({ err }, 'settlement journal failed (a failed write: that answer waits for its commit)');
   if (journal) settlements.useJournal(journal);
 
   const pools = new UpstreamPools(config.UPSTREAM_MAX_CONNECTIONS);

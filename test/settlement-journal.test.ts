@@ -1,7 +1,8 @@
 // PostgreSQL: an answer goes out once its settlement is in the instance's settlement journal, before
 // the commit. A gateway killed (kill -9) after answering and before committing, or while the database
 // refuses its settlements, charges every answered request exactly once after it restarts; replaying a
-// journal twice charges nothing twice; SIGTERM commits what is journaled before exiting.
+// journal twice charges nothing twice; SIGTERM commits what is journaled before exiting. The replay of
+// a stopped instance's journal, and the lock that keeps a live one's, are checked on both databases.
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +10,12 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../src/db/index.ts';
 import { checkLedger } from '../src/ledger/entries.ts';
-import { JOURNAL_DIR } from '../src/ledger/settlement-journal.ts';
+import { JOURNAL_DIR, SettlementJournal } from '../src/ledger/settlement-journal.ts';
+import type { Settlement } from '../src/ledger/settlement-sql.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { ApiClient } from './helpers/api.ts';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
-import { freshDatabase } from './helpers/gateway.ts';
+import { createUserWithKey, freshDatabase, startGateway } from './helpers/gateway.ts';
 import { startPgProxy, type PgProxy } from './helpers/pg-proxy.ts';
 
 const MODEL = 'journal-model';
@@ -217,5 +219,59 @@ describe.runIf(process.env.TEST_DATABASE_URL)('settlement journal (PostgreSQL)',
     expect([after.balance, after.holds]).toEqual([START - 4 * COST, []]);
     expect((await checkLedger(db)).mismatches).toEqual([]);
     expect(segments(dataDir)).toEqual([]);
+  });
+});
+
+describe('journals of other instances at start (both databases)', () => {
+  const settlement = (requestId: string, userId: number, keyId: number, cost: number): Settlement => ({
+    holdId: requestId,
+    userId,
+    keyId,
+    cost,
+    log: {
+      requestId, userId, keyId, keyName: 'k', model: MODEL, group: 'default', channelId: null, channelName: null, promptTokens: 10,
+      completionTokens: 8, cachedTokens: 0, cost, durationMs: 1, firstTokenMs: 1, stream: false, status: 200, estimated: false, error: null,
+      createdAt: Date.now(),
+    },
+  });
+
+  it("a stopped instance's journal is applied once (a line twice in it too); a live instance's is left alone", { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'moleapi-journal-any-'));
+    const first = await startGateway({ env: { DATA_DIR: dataDir } });
+    const { userId, keyId } = await createUserWithKey(first, { balance: START });
+    await first.close({ keepDatabase: true });
+
+    // A stopped instance: its lock is free, its files are there (a crash leaves them so).
+    const dead = SettlementJournal.open(dataDir, 'stopped-instance');
+    dead.append([settlement('jr-1', userId, keyId, 1000), settlement('jr-2', userId, keyId, 234)]);
+    dead.append([settlement('jr-1', userId, keyId, 1000)]);
+    dead.close({ keep: true });
+    // A live one (this process holds its lock): its settlement is its own to commit.
+    const live = SettlementJournal.open(dataDir, 'live-instance');
+    live.append([settlement('jr-live', userId, keyId, 5)]);
+
+    const second = await startGateway({ databaseUrl: first.databaseUrl, adminPassword: first.adminPassword, env: { DATA_DIR: dataDir } });
+    try {
+      const c = await charged(second.gateway.db, userId);
+      expect(c.ids).toEqual(['jr-1', 'jr-2']);
+      expect([c.balance, c.used, c.requests]).toEqual([START - 1234, 1234, 2]);
+      expect((await checkLedger(second.gateway.db)).mismatches).toEqual([]);
+      expect(segments(dataDir).sort()).toEqual(['live-instance.0.jsonl']);
+    } finally {
+      await second.close({ keepDatabase: true });
+    }
+    // The live one stops (crashes) in turn: the next start applies its journal.
+    live.close({ keep: true });
+    const third = await startGateway({ databaseUrl: first.databaseUrl, adminPassword: first.adminPassword, env: { DATA_DIR: dataDir } });
+    try {
+      const c = await charged(third.gateway.db, userId);
+      expect(c.ids).toEqual(['jr-1', 'jr-2', 'jr-live']);
+      expect(c.balance).toBe(START - 1239);
+      expect((await checkLedger(third.gateway.db)).mismatches).toEqual([]);
+      expect(segments(dataDir)).toEqual([]);
+    } finally {
+      await third.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

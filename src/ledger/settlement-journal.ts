@@ -96,9 +96,9 @@ export class SettlementJournal {
   }
 
   private dropSegment(seg: Segment): void {
+    this.segments = this.segments.filter((s) => s !== seg);
     closeSync(seg.fd);
     rmSync(seg.path, { force: true });
-    this.segments = this.segments.filter((s) => s !== seg);
   }
 
   /**

@@ -71,7 +71,7 @@ export class SettlementWriter {
 
   /** Told each time a retry leaves settlements owed (the gateway logs it). */
   onRetryFailed: (owed: number, err: unknown) => void = () => {};
-  /** Told when the journal refused a write; that settlement is then answered after its commit. */
+  /** Told when the journal failed (a write: that settlement is then answered after its commit). */
   onJournalFailed: (err: unknown) => void = () => {};
 
   /** From now on a settlement is answered once written to `journal`, before its commit. */
@@ -177,7 +177,12 @@ export class SettlementWriter {
 
   private committed(items: Settlement[]): void {
     this.afterCommit(items);
-    this.journal?.committed(items);
+    try {
+      this.journal?.committed(items);
+    } catch (err) {
+      // A journal file that could not be deleted only costs a skipped replay line at the next start.
+      this.onJournalFailed(err);
+    }
   }
 
   /**
