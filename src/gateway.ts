@@ -84,7 +84,7 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
 
   const instanceId = randomUUID();
   // PostgreSQL: a settlement is answered once journaled, and committed right after (see the module).
-  const journal = db.dialect === 'postgres' && config.SETTLEMENT_JOURNAL ? SettlementJournal.open(dataDir(config), instanceId) : undefined;
+  const journal = db.dialect === 'postgres' && config.SETTLEMENT_JOURNAL ? openJournal(dataDir(config), instanceId, log) : undefined;
   await heartbeat(db, instanceId);
   // SQLite is one process: every hold found at start was left by a crash. On PostgreSQL other live
   // instances may own holds, so only those of instances that stopped heart-beating are released.
@@ -151,6 +151,16 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       await db.close();
     },
   };
+}
+
+/** The settlement journal; without one (DATA_DIR not writable) every answer waits for its commit, which is slower but as safe. */
+function openJournal(dir: string, instanceId: string, log: Logger): SettlementJournal | undefined {
+  try {
+    return SettlementJournal.open(dir, instanceId);
+  } catch (err) {
+    log.error({ err, dataDir: dir }, 'cannot write the settlement journal in DATA_DIR; every answer waits for its settlement to commit');
+    return undefined;
+  }
 }
 
 /** Redis when configured; otherwise PostgreSQL's LISTEN/NOTIFY; on SQLite (one process) a local bus. */

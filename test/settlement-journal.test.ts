@@ -235,6 +235,42 @@ describe('journals of other instances at start (both databases)', () => {
     },
   });
 
+  it('segments: a full one gives way to a new one and goes once all of it has committed; an all-committed current one is emptied', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'moleapi-journal-seg-'));
+    try {
+      const j = SettlementJournal.open(dataDir, 'seg');
+      const size = (n: string) => readFileSync(join(dataDir, JOURNAL_DIR, n)).length;
+      const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => settlement(`seg-${from + i}`, 1, 1, 1));
+      // Settlements go to seg.0 until it has passed 1 MB; the next write starts seg.1.
+      const first: Settlement[] = [];
+      while (segments(dataDir).length < 2) {
+        const s = settlement(`seg-${first.length}`, 1, 1, 1);
+        first.push(s);
+        j.append([s]);
+      }
+      const second = [first.pop()!, ...batch(9000, 10)]; // the one that opened seg.1, and ten more
+      j.append(second.slice(1));
+      expect(size('seg.0.jsonl')).toBeGreaterThan(1 << 20);
+      expect(journaled(dataDir)).toHaveLength(first.length + second.length);
+      j.committed(first.slice(1));
+      expect(segments(dataDir).sort()).toEqual(['seg.0.jsonl', 'seg.1.jsonl']); // one settlement of it still to commit
+      j.committed(first.slice(0, 1));
+      expect(segments(dataDir)).toEqual(['seg.1.jsonl']);
+      j.committed(second);
+      const third = batch(4000, 3000);
+      j.append(third.slice(0, 2990));
+      j.committed(third.slice(0, 2990)); // all committed and past 1 MB: the next write empties it
+      j.append(third.slice(2990));
+      expect(segments(dataDir)).toEqual(['seg.1.jsonl']);
+      expect(journaled(dataDir)).toEqual(third.slice(2990).map((s) => s.log.requestId));
+      expect(size('seg.1.jsonl')).toBeLessThan(10_000);
+      j.close();
+      expect(readdirSync(join(dataDir, JOURNAL_DIR))).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("a stopped instance's journal is applied once (a line twice in it too); a live instance's is left alone", { timeout: 120_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'moleapi-journal-any-'));
     const first = await startGateway({ env: { DATA_DIR: dataDir } });
