@@ -10,6 +10,12 @@ const schema = z.object({
   // Where files the gateway must keep live (charges owed after a database outage). Default: the SQLite
   // file's folder, or ./data.
   DATA_DIR: z.string().optional(),
+  // PostgreSQL: answer once a request's settlement is in DATA_DIR's settlement journal, and commit it
+  // right after (settlement-journal.ts). Off: every answer waits for its settlement's commit.
+  SETTLEMENT_JOURNAL: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   MOLEAPI_ADMIN_PASSWORD: z.string().min(8).optional(),
   // Seals upstream channel keys at rest. Unset: a random key in DATA_DIR/secret.key (one instance).
   MOLEAPI_SECRET_KEY: z.string().min(16, 'use at least 16 characters (32 random bytes, hex or base64, is best)').optional(),

@@ -12,6 +12,7 @@ import { openDatabase, type Database } from './db/index.ts';
 import { migrate } from './db/migrations.ts';
 import { settlementWriter } from './ledger/holds.ts';
 import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
+import { SettlementJournal, takeStoppedJournals } from './ledger/settlement-journal.ts';
 import { keepUnsettled, replayUnsettled } from './ledger/unsettled-file.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
 import { postgresBus } from './lib/postgres-bus.ts';
@@ -75,7 +76,19 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   if (sealed) log.info({ sealed }, 'sealed channel keys that were stored in plain text');
   for (const ch of channels.all) if (ch.problem) log.error({ channel: ch.id, name: ch.name }, `channel unusable: ${ch.problem}`);
 
+  // Charges a previous run could not commit before it stopped are applied before serving: those it
+  // kept at shutdown, and the settlement journals of stopped instances (a crash) on this DATA_DIR.
+  const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
+  const journals = takeStoppedJournals(dataDir(config), unsettledFile);
+  if (journals) log.warn({ journals }, 'replaying the settlement journals of stopped instances');
+  const replay = await replayUnsettled(db, unsettledFile);
+  if (replay.applied || replay.skipped) log.warn({ ...replay, error: undefined }, 'applied charges kept from the previous run');
+  if (replay.failed) log.error({ err: replay.error, failed: replay.failed, file: unsettledFile }, 'charges kept from the previous run still refused; kept for the next start');
+  if (replay.unreadable) log.error({ lines: replay.unreadable, file: `${unsettledFile}.unreadable` }, 'unreadable lines in the owed-charges file');
+
   const instanceId = randomUUID();
+  // PostgreSQL: a settlement is answered once journaled, and committed right after (see the module).
+  const journal = db.dialect === 'postgres' && config.SETTLEMENT_JOURNAL ? openJournal(dataDir(config), instanceId, log) : undefined;
   await heartbeat(db, instanceId);
   // SQLite is one process: every hold found at start was left by a crash. On PostgreSQL other live
   // instances may own holds, so only those of instances that stopped heart-beating are released.
@@ -93,18 +106,14 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
   purgeTimer.unref();
   const outbox = startOutboxWorker(db, gatewayOutboxHandlers({ db, secrets, settings }), log);
 
-  // Charges a previous run could not commit before it stopped are applied before serving.
-  const unsettledFile = join(dataDir(config), 'unsettled.jsonl');
-  const replay = await replayUnsettled(db, unsettledFile);
-  if (replay.applied || replay.skipped) log.warn({ ...replay, error: undefined }, 'applied charges kept from the previous run');
-  if (replay.failed) log.error({ err: replay.error, failed: replay.failed, file: unsettledFile }, 'charges kept from the previous run still refused; kept for the next start');
-  if (replay.unreadable) log.error({ lines: replay.unreadable, file: `${unsettledFile}.unreadable` }, 'unreadable lines in the owed-charges file');
   const settlements = settlementWriter(db);
   settlements.onRetryFailed = (owed, err) => log.error({ err, owed }, 'database still refuses settlements; retrying');
   // Balance and key-limit alerts, judged from the balances each settlement returns (no added query).
   settlements.effects = settlementAlerts(thresholds);
   settlements.onEnqueued = () => outbox.kick();
   settlements.onEffectsFailed = (err) => log.error({ err }, 'alerts of a committed settlement could not be enqueued');
+  settlements.onJournalFailed = (err) => log.error({ err }, 'settlement journal failed (a failed write: that answer waits for its commit)');
+  if (journal) settlements.useJournal(journal);
 
   const pools = new UpstreamPools(config.UPSTREAM_MAX_CONNECTIONS, config.UPSTREAM_CONNECT_TIMEOUT_MS);
   const health = new ChannelHealth(channels, settings, bus, log);
@@ -134,19 +143,34 @@ export async function createGateway(config: Config, log: Logger): Promise<Gatewa
       await pools.close();
       await bus.close();
       const owed = await settlements.close();
+      let keepJournal = false;
       if (owed.length) {
         try {
           keepUnsettled(unsettledFile, owed);
           log.error({ owed: owed.length, file: unsettledFile }, 'charges the database refused are kept on disk and applied at the next start');
         } catch (err) {
-          // Last resort: the log line carries every owed settlement, so an operator can still apply them.
+          // Last resort: the journal (if any) stays for the next start, and the log line carries every
+          // owed settlement, so an operator can still apply them.
+          keepJournal = true;
           log.fatal({ err, settlements: owed }, 'owed charges could be neither committed nor written to disk');
         }
       }
+      // Everything in the journal has committed or is in the owed-charges file now.
+      journal?.close({ keep: keepJournal });
       await db.run('DELETE FROM instances WHERE id = ?', [instanceId]).catch(() => undefined);
       await db.close();
     },
   };
+}
+
+/** The settlement journal; without one (DATA_DIR not writable) every answer waits for its commit, which is slower but as safe. */
+function openJournal(dir: string, instanceId: string, log: Logger): SettlementJournal | undefined {
+  try {
+    return SettlementJournal.open(dir, instanceId);
+  } catch (err) {
+    log.error({ err, dataDir: dir }, 'cannot write the settlement journal in DATA_DIR; every answer waits for its settlement to commit');
+    return undefined;
+  }
 }
 
 /** Redis when configured; otherwise PostgreSQL's LISTEN/NOTIFY; on SQLite (one process) a local bus. */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Gateway } from './gateway.ts';
 import { managementApp } from './http/app.ts';
+import { settlementWriter } from './ledger/holds.ts';
 import { handleRelay, isRelayPath } from './relay/router.ts';
 
 export interface RunningServer {
@@ -23,6 +24,7 @@ export async function startServer(gw: Gateway, port: number, host: string): Prom
   const management = getRequestListener(managementApp(gw).fetch);
   // Every request in flight, so a shutdown waits for all of them (management requests included).
   const inFlight = new Set<Promise<unknown>>();
+  const settlements = settlementWriter(gw.db);
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     if (isRelayPath(req.url ?? '/')) {
       // Until billing is done, which may be after the caller has gone.
@@ -32,7 +34,10 @@ export async function startServer(gw: Gateway, port: number, host: string): Prom
       // Until the answer is sent or the caller has gone.
       const p = new Promise((resolve) => res.once('close', resolve)).finally(() => inFlight.delete(p));
       inFlight.add(p);
-      void management(req, res);
+      // A management request sees the charges of every answer this instance has sent (on PostgreSQL
+      // they may still be committing: settlement-journal.ts).
+      if (settlements.busy) void settlements.settled().then(() => management(req, res));
+      else void management(req, res);
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -22,8 +22,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let seq = 0;
 const uniqueModel = (tag: string) => `mi${process.pid}n${++seq}-${tag}`;
 const sdk = (gw: TestGateway, key: string) => new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-const ask = (gw: TestGateway, key: string, model: string) =>
-  sdk(gw, key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+// Waits for the settlement too: the test reads the charge through the other instance.
+const ask = async (gw: TestGateway, key: string, model: string) => {
+  const answer = await sdk(gw, key).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+  await gw.settled();
+  return answer;
+};
 const statusOf = (p: Promise<unknown>) => p.then(() => 200, (e: { status?: number }) => e.status ?? 0);
 
 /** Polls until `done(value)` or 10 s have passed (well under the key cache's 30 s); returns the last value (the caller asserts on it). */

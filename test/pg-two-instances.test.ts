@@ -53,6 +53,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two PostgreSQL instances settling
       }),
     );
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    for (const gw of gateways) await gw.settled(); // answers go out before their commits
     for (const gw of gateways) expect(settlementWriter(gw.gateway.db).stats.batchesRefused).toBe(0);
 
     const db = a.gateway.db;

@@ -59,6 +59,7 @@ describe('stale holds', () => {
     try {
       const reply = await sdk(second).chat.completions.create({ model: 'recover-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
       expect(reply.choices[0]!.message.content).toContain('tok');
+      await second.settled();
       expect(await heldRows(second.gateway.db, 'user_id', userId)).toBe(0);
     } finally {
       await second.close();

@@ -174,6 +174,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('an ambiguous COMMIT on PostgreSQL
       const { data, response } = await ask(sdk);
       expect(data.choices[0]!.message.content).toBeTruthy();
       const requestId = response.headers.get('x-moleapi-request-id')!;
+      await gw.settled();
       expect(proxy.cuts).toBe(1);
 
       // The charge landed exactly once, hold included.

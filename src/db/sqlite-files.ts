@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, openSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { tryProcessLock } from '../lib/process-lock.ts';
 
 /**
  * The database holds password hashes, sealed channel keys and the ledger: owner-only, like
@@ -24,31 +24,17 @@ export class DatabaseInUseError extends Error {}
  * Takes an exclusive lock for this process's life on `<database>.lock`, or throws if another process
  * (or another gateway in this one) holds it. On SQLite, holds live in the owning process's memory, so
  * two processes on one file would each let a user spend the same balance. The lock is SQLite's own
- * file lock on a side file, held by an open connection: the operating system drops it when the
- * process ends, even by kill -9, so a restart is never blocked by a stale lock.
+ * file lock on a side file (process-lock.ts): the operating system drops it when the process ends,
+ * even by kill -9, so a restart is never blocked by a stale lock.
  */
 export function lockSqliteFile(file: string): () => void {
   const lockFile = join(realpathSync(dirname(file)), `${basename(file)}.lock`);
-  restrictSqliteFiles(lockFile);
-  const conn = new BetterSqlite3(lockFile, { timeout: 0 });
-  try {
-    conn.pragma('journal_mode = MEMORY');
-    conn.pragma('locking_mode = EXCLUSIVE');
-    // The first write takes the exclusive lock; in EXCLUSIVE locking mode it is kept until close.
-    conn.exec('BEGIN EXCLUSIVE');
-    conn.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER, started_at INTEGER)');
-    conn.exec('DELETE FROM holder');
-    conn.prepare('INSERT INTO holder VALUES (?, ?)').run(process.pid, Date.now());
-    conn.exec('COMMIT');
-  } catch (err) {
-    conn.close();
-    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new DatabaseInUseError(
-        `Another MoleAPI process is already using the SQLite database ${file} (it holds ${lockFile}). ` +
-          'SQLite mode serves from one process only: stop the other process first, or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.',
-      );
-    }
-    throw err;
+  const unlock = tryProcessLock(lockFile);
+  if (!unlock) {
+    throw new DatabaseInUseError(
+      `Another MoleAPI process is already using the SQLite database ${file} (it holds ${lockFile}). ` +
+        'SQLite mode serves from one process only: stop the other process first, or use PostgreSQL (DATABASE_URL=postgres://…) to run several instances.',
+    );
   }
-  return () => conn.close();
+  return unlock;
 }

@@ -126,3 +126,20 @@ export async function alreadySettled(q: Queryable, s: Settlement): Promise<boole
 export async function dropHold(q: Queryable, s: Settlement): Promise<void> {
   await q.run('DELETE FROM holds WHERE id = ?', [s.holdId]);
 }
+
+/** The settlements among `items` already committed (as alreadySettled tells), found a few hundred per query. */
+export async function settledAmong(q: Queryable, items: Settlement[]): Promise<Set<Settlement>> {
+  const logged = new Set<string>();
+  const referenced = new Set<string>();
+  for (let i = 0; i < items.length; i += 500) {
+    const chunk = items.slice(i, i + 500);
+    const marks = chunk.map(() => '?').join(', ');
+    const rows = await q.all<{ log: number; id: string }>(
+      `SELECT 1 AS log, request_id AS id FROM usage_logs WHERE request_id IN (${marks})
+       UNION ALL SELECT 0 AS log, reference AS id FROM ledger_entries WHERE reference IN (${marks})`,
+      [...chunk.map((s) => s.log.requestId), ...chunk.map(chargeReference)],
+    );
+    for (const r of rows) (Number(r.log) ? logged : referenced).add(r.id);
+  }
+  return new Set(items.filter((s) => logged.has(s.log.requestId) || referenced.has(chargeReference(s))));
+}

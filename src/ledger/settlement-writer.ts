@@ -1,5 +1,6 @@
 import { isUniqueViolation, type Database, type Queryable } from '../db/index.ts';
 import { enqueue, type OutboxEntry } from '../outbox/index.ts';
+import type { SettlementJournal } from './settlement-journal.ts';
 import { alreadySettled, applySettlements, dropHold, type SettledAccounts, type Settlement } from './settlement-sql.ts';
 
 export type { Settlement };
@@ -26,6 +27,7 @@ const MAX_BATCH = 500;
 // Backoff for settlements the database refused: from FIRST_RETRY_MS doubling up to MAX_RETRY_MS.
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 30_000;
+const noop = () => {};
 
 /** The settlement could not be committed now; it is kept and retried, so the charge is not lost. */
 export class SettlementDeferred extends Error {
@@ -45,6 +47,10 @@ export class SettlementDeferred extends Error {
  * charge is owed: the promise rejects with SettlementDeferred, the item stays here (its hold with it)
  * and is retried with backoff until it commits. What is still owed at shutdown is handed to close()'s
  * caller to be kept on disk and replayed at the next start.
+ *
+ * With a journal (PostgreSQL, settlement-journal.ts) the promise resolves as soon as the settlement is
+ * written there, before its commit: the commit, batched as above, follows in the background, and the
+ * hold stays until it lands, so the points cannot be spent twice meanwhile.
  */
 export class SettlementWriter {
   private queue: Pending[] = [];
@@ -58,6 +64,12 @@ export class SettlementWriter {
   // Commits run one at a time (flushes and retries of owed charges alike): concurrent transactions of
   // one instance would only queue on the same rows, and batches grow while one commit is in flight.
   private lane: Promise<unknown> = Promise.resolve();
+  private journal: SettlementJournal | undefined;
+  // Settlements queued so far, and those taken off the queue and committed (or owed) so far, in
+  // queue order: settled() waits for the second to reach the first.
+  private queued = 0;
+  private done = 0;
+  private waiters: Array<{ upTo: number; resolve: () => void }> = [];
 
   constructor(
     private db: Database,
@@ -71,6 +83,13 @@ export class SettlementWriter {
 
   /** Told each time a retry leaves settlements owed (the gateway logs it). */
   onRetryFailed: (owed: number, err: unknown) => void = () => {};
+  /** Told when the journal failed (a write: that settlement is then answered after its commit). */
+  onJournalFailed: (err: unknown) => void = () => {};
+
+  /** From now on a settlement is answered once written to `journal`, before its commit. */
+  useJournal(journal: SettlementJournal): void {
+    this.journal = journal;
+  }
 
   /** Side effects of each committed batch (set by the gateway: alerts). */
   effects: SettlementEffects = () => [];
@@ -120,13 +139,49 @@ export class SettlementWriter {
   }
 
   settle(s: Settlement): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ s, resolve, reject });
-      if (!this.scheduled && !this.flushing) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+    if (this.journal && this.journalled(s)) {
+      this.enqueue({ s, resolve: noop, reject: noop }); // owed if refused: the writer keeps it
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.enqueue({ s, resolve, reject }));
+  }
+
+  private journalled(s: Settlement): boolean {
+    try {
+      this.journal!.append([s]);
+      return true;
+    } catch (err) {
+      this.onJournalFailed(err);
+      return false;
+    }
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    this.queued++;
+    if (!this.scheduled && !this.flushing) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  /** Some settlement is queued or committing. */
+  get busy(): boolean {
+    return this.done < this.queued;
+  }
+
+  /** Resolves once every settlement queued before the call has committed, or is owed. */
+  settled(): Promise<void> {
+    if (this.done >= this.queued) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ upTo: this.queued, resolve }));
+  }
+
+  private countDone(n: number): void {
+    this.done += n;
+    if (!this.waiters.length) return;
+    const ready = this.waiters.filter((w) => w.upTo <= this.done);
+    this.waiters = this.waiters.filter((w) => w.upTo > this.done);
+    for (const w of ready) w.resolve();
   }
 
   /** Runs fn after every commit queued before it. */
@@ -152,6 +207,7 @@ export class SettlementWriter {
           this.owe(p.s);
           p.reject(new SettlementDeferred(refused.get(p.s)));
         }
+        this.countDone(items.length);
       }
     } finally {
       this.flushing = false;
@@ -165,8 +221,18 @@ export class SettlementWriter {
     } catch (err) {
       return { err };
     }
-    this.afterCommit(items);
+    this.committed(items);
     return null;
+  }
+
+  private committed(items: Settlement[]): void {
+    this.afterCommit(items);
+    try {
+      this.journal?.committed(items);
+    } catch (err) {
+      // A journal file that could not be deleted only costs a skipped replay line at the next start.
+      this.onJournalFailed(err);
+    }
   }
 
   /**
@@ -190,7 +256,7 @@ export class SettlementWriter {
         return { err };
       }
     }
-    this.afterCommit([s]);
+    this.committed([s]);
     return null;
   }
 
@@ -237,8 +303,12 @@ export class SettlementWriter {
     }
   }
 
-  /** Stops retrying after one last attempt; returns what is still owed (the caller must keep it). */
+  /**
+   * Commits what is queued, then stops retrying after one last attempt; returns what is still owed
+   * (the caller must keep it). Call it once no request can settle any more.
+   */
   async close(): Promise<Settlement[]> {
+    await this.settled(); // with a journal, answered requests may still be waiting for their commit
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;

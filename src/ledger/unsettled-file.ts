@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isUniqueViolation, type Database } from '../db/index.ts';
-import { alreadySettled, applySettlements, type Settlement } from './settlement-sql.ts';
+import { alreadySettled, applySettlements, settledAmong, type Settlement } from './settlement-sql.ts';
 
 // Charges of served requests that the database refused until shutdown are kept in a file (one JSON
 // settlement per line) and applied at the next start, so a database outage cannot lose them.
@@ -20,6 +20,11 @@ function appendSynced(file: string, text: string): void {
 /** Appends settlements to the file and syncs it to disk. */
 export function keepUnsettled(file: string, items: Settlement[]): void {
   if (items.length) appendSynced(file, items.map((s) => JSON.stringify(s) + '\n').join(''));
+}
+
+/** Appends lines of settlements (e.g. a settlement journal's) to the file and syncs it to disk. */
+export function keepUnsettledText(file: string, text: string): void {
+  if (text.trim()) appendSynced(file, text.endsWith('\n') ? text : text + '\n');
 }
 
 function readLines(file: string): { items: Settlement[]; unreadable: string[] } {
@@ -66,7 +71,13 @@ export async function replayUnsettled(db: Database, file: string): Promise<Repla
   const { items, unreadable } = readLines(taken);
   result.unreadable = unreadable.length;
   const left: Settlement[] = [];
+  // Most lines of a settlement journal had committed before the crash: one query per chunk finds them.
+  const settled = await settledAmong(db, items);
   for (const s of items) {
+    if (settled.has(s)) {
+      result.skipped++;
+      continue;
+    }
     try {
       const applied = await db.tx(async (q) => {
         if (await alreadySettled(q, s)) return false;

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { ensureAdmin } from '../../src/bootstrap.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createGateway, type Gateway } from '../../src/gateway.ts';
+import { settlementWriter } from '../../src/ledger/holds.ts';
 import { startServer } from '../../src/server.ts';
 import { ApiClient } from './api.ts';
 
@@ -18,6 +19,12 @@ export interface TestGateway {
   admin: ApiClient;
   databaseUrl: string;
   gateway: Gateway;
+  /**
+   * Resolves once every settlement this gateway has queued has committed. On PostgreSQL an answer is
+   * sent before its settlement's commit (settlement-journal.ts): a test reading the database directly,
+   * or through another instance, right after an answer waits for this first.
+   */
+  settled(): Promise<void>;
   /** Stops the gateway; with keepDatabase the database survives for another gateway to open. */
   close(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
@@ -90,6 +97,7 @@ export async function startGateway(
     admin,
     databaseUrl: db.url,
     gateway,
+    settled: () => settlementWriter(gateway.db).settled(),
     async close(closeOpts = {}) {
       await server.close();
       await gateway.close();

@@ -1,5 +1,7 @@
 // A TCP proxy in front of the test PostgreSQL server that can hold back the server's answer to one
-// chosen query: a real network delay on one connection, used to make a cache reload finish late.
+// chosen query (a real network delay on one connection, used to make a cache reload finish late),
+// hold back a query itself before the server sees it (a commit that has not happened yet), or cut
+// every connection that sends a chosen query (a database the settlements cannot reach).
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
@@ -11,6 +13,14 @@ export interface PgProxy {
    * server's whole answer is held (that query has run), to a function that lets it through.
    */
   holdAnswer(marker: string): Promise<() => void>;
+  /**
+   * Holds back the next query whose text contains `marker`, and everything its connection sends
+   * after it, before the server sees any of it. Resolves, once such a query is held, to a function
+   * that lets it through.
+   */
+  holdQuery(marker: string): Promise<() => void>;
+  /** While on, every connection that sends a query containing `marker` is cut before the server sees it. */
+  cutQueries(marker: string | null): void;
   /** Resolves once every query sent so far has been answered (a held answer aside). */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -23,6 +33,8 @@ const endsWithReadyForQuery = (b: Buffer) =>
 export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
   const target = new URL(databaseUrl);
   let armed: { marker: Buffer; onHeld: (release: () => void) => void } | undefined;
+  let armedQuery: { marker: Buffer; onHeld: (release: () => void) => void } | undefined;
+  let cutting: Buffer | null = null;
   const sockets = new Set<net.Socket>();
   const waiting = new Set<net.Socket>(); // client sockets with a query not yet answered in full
 
@@ -35,7 +47,21 @@ export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
       held = undefined;
       for (const c of chunks) client.write(c);
     };
+    let stalled: Buffer[] | undefined; // this connection's bytes held back before the server sees them
     client.on('data', (d: Buffer) => {
+      if (cutting && d.includes(cutting)) return end();
+      if (stalled) return void stalled.push(d);
+      if (armedQuery && d.includes(armedQuery.marker)) {
+        const { onHeld } = armedQuery;
+        armedQuery = undefined;
+        stalled = [d];
+        onHeld(() => {
+          const chunks = stalled ?? [];
+          stalled = undefined;
+          for (const c of chunks) upstream.write(c);
+        });
+        return;
+      }
       if (armed && d.includes(armed.marker)) {
         held = { chunks: [], onHeld: armed.onHeld };
         armed = undefined;
@@ -75,6 +101,13 @@ export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
     holdAnswer(marker) {
       if (armed) throw new Error('already holding an answer');
       return new Promise((onHeld) => (armed = { marker: Buffer.from(marker), onHeld }));
+    },
+    holdQuery(marker) {
+      if (armedQuery) throw new Error('already holding a query');
+      return new Promise((onHeld) => (armedQuery = { marker: Buffer.from(marker), onHeld }));
+    },
+    cutQueries(marker) {
+      cutting = marker === null ? null : Buffer.from(marker);
     },
     async idle() {
       // A turn of the event loop first, so bytes already on their way to the proxy are read.
