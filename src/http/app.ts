@@ -16,6 +16,7 @@ import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
 import { referralRoutes } from './routes/referral.ts';
 import { paymentNotifyRoutes } from './routes/payment-notify.ts';
 import { topupRoutes } from './routes/topup.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -48,6 +49,7 @@ export function managementApp(gw: Gateway) {
     .route('/', authRoutes)
     .route('/', keyRoutes)
     .route('/', walletRoutes)
+    .route('/', usageRoutes)
     .route('/', redeemRoutes)
     .route('/', referralRoutes)
     .route('/', topupRoutes)
