@@ -30,7 +30,7 @@ const status = createRoute({
   summary: 'Readiness probe',
   tags: ['status'],
   security: [],
-  responses: { 200: json(z.object({ ok: z.literal(true), version: z.string() })) },
+  responses: { 200: json(z.object({ ok: z.literal(true), version: z.string(), siteName: z.string().openapi({ description: 'The setting siteName, for the console' }) })) },
 });
 
 /** The management API (JSON under /api), used by the console, operators and scripts. */
@@ -45,7 +45,7 @@ export function managementApp(gw: Gateway) {
     .route('/', adminInvoiceRoutes)
     .route('/', adminSmtpRoutes);
   const api = routes()
-    .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
+    .openapi(status, (c) => c.json({ ok: true as const, version: VERSION, siteName: c.get('gw').settings.current.siteName }, 200))
     .route('/', authRoutes)
     .route('/', keyRoutes)
     .route('/', walletRoutes)

@@ -28,6 +28,8 @@ export interface paths {
                             /** @enum {boolean} */
                             ok: true;
                             version: string;
+                            /** @description The setting siteName, for the console */
+                            siteName: string;
                         };
                     };
                 };
@@ -3496,6 +3498,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        siteName?: string;
                         trialQuota?: number;
                         registrationEnabled?: boolean;
                         defaultGroup?: string;
@@ -6557,6 +6560,7 @@ export interface components {
             selectable: boolean;
         };
         Settings: {
+            siteName: string;
             trialQuota: number;
             registrationEnabled: boolean;
             defaultGroup: string;

@@ -1,3 +1,5 @@
+import { pagesEn } from './pages.en.ts';
+
 // Every string the console shows, in English; zh.ts has the same keys (the compiler checks it).
 export const en = {
   'app.name': 'MoleAPI',
@@ -195,6 +197,7 @@ export const en = {
   'pager.status': 'Page {page} of {pages} · {total} rows',
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to the dashboard',
+  ...pagesEn,
 } as const;
 
 export type MessageKey = keyof typeof en;
