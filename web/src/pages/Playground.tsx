@@ -109,7 +109,7 @@ export default function Playground() {
               </Button>
             </div>
           </Field>
-          <Typography.Text type="secondary" size="small">
+          <Typography.Text type="secondary" size="small" className="text-links">
             {t('p.pg.noKey')} <Link to="/keys">{t('nav.keys')}</Link>
           </Typography.Text>
         </form>

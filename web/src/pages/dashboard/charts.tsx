@@ -19,33 +19,36 @@ export function DailySpendChart({ days, label }: { days: DayPoint[]; label: stri
   const gap = 2;
   const bar = W / Math.max(1, days.length);
   const dayLabel = (d: string) => new Date(`${d}T00:00:00Z`).toLocaleDateString(locale, { month: 'short', day: 'numeric', timeZone: 'UTC' });
-  const every = Math.ceil(days.length / 8); // at most ~8 date labels under the axis
+  const every = Math.ceil(days.length / 7); // at most 7 date labels under the axis
   const total = days.reduce((s, d) => s + d.cost.quota, 0);
   return (
     <figure className="chart" aria-label={label}>
-      <svg viewBox={`0 0 ${W} ${H + 22}`} role="img" aria-label={`${label}: ${t('p.dash.chartTotal', { usd: formatUsd((total / 500_000).toFixed(6)), days: days.length })}`} preserveAspectRatio="none" className="chart-svg">
-        <line x1={0} x2={W} y1={H} y2={H} className="chart-axis" />
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: ${t('p.dash.chartTotal', { usd: formatUsd((total / 500_000).toFixed(6)), days: days.length })}`} preserveAspectRatio="none" className="chart-svg">
+        <line x1={0} x2={W} y1={H - 0.5} y2={H - 0.5} className="chart-axis" />
         {days.map((d, i) => {
           const h = Math.round((d.cost.quota / max) * (H - 8));
           const tip = `${dayLabel(d.day)}: ${formatUsd(d.cost.usd)} (${t('common.points', { n: formatPoints(d.cost.quota, locale) })}), ${t('p.dash.nRequests', { n: d.requests })}`;
           return (
             <g key={d.day}>
-              <rect x={i * bar + gap / 2} y={H - h} width={Math.max(1, bar - gap)} height={h} className="chart-bar">
-                <title>{tip}</title>
-              </rect>
-              {/* an invisible full-height target so small days can be hovered too */}
+              <rect x={i * bar + gap / 2} y={H - h} width={Math.max(1, bar - gap)} height={h} className="chart-bar" />
+              {/* a full-height target so small days can be hovered too */}
               <rect x={i * bar} y={0} width={bar} height={H} fill="transparent">
                 <title>{tip}</title>
               </rect>
-              {i % every === 0 && (
-                <text x={i * bar + bar / 2} y={H + 16} textAnchor="middle" className="chart-tick">
-                  {dayLabel(d.day)}
-                </text>
-              )}
             </g>
           );
         })}
       </svg>
+      {/* Date labels in HTML: text inside a stretched SVG would be distorted. */}
+      <div className="chart-ticks" aria-hidden="true">
+        {days.map((d, i) =>
+          i % every === 0 ? (
+            <span key={d.day} className="chart-tick" style={{ left: `${((i + 0.5) / days.length) * 100}%` }}>
+              {dayLabel(d.day)}
+            </span>
+          ) : null,
+        )}
+      </div>
     </figure>
   );
 }
