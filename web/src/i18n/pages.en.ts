@@ -142,7 +142,6 @@ export const pagesEn = {
 
   'p.inv.title': 'Invoices',
   'p.inv.search': 'Company title or tax id',
-  'p.inv.requested': 'Requested',
   'p.inv.company': 'Company',
   'p.inv.taxId': 'Tax id',
   'p.inv.type': 'Type',

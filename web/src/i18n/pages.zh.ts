@@ -143,7 +143,6 @@ export const pagesZh: Record<keyof typeof pagesEn, string> = {
 
   'p.inv.title': '发票',
   'p.inv.search': '公司抬头或税号',
-  'p.inv.requested': '申请时间',
   'p.inv.company': '公司',
   'p.inv.taxId': '税号',
   'p.inv.type': '类型',

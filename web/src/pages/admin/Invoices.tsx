@@ -97,13 +97,11 @@ export default function Invoices() {
   });
 
   const columns = [
-    { title: '#', dataIndex: 'id' },
-    { title: t('p.inv.requested'), dataIndex: 'createdAt', render: (v: string) => formatDate(v, locale) },
-    { title: t('p.inv.company'), dataIndex: 'title', render: (v: string, i: Invoice) => (<><div>{v}</div><div className="muted">{i.taxId}</div></>) },
+    { title: '#', dataIndex: 'id', render: (v: number, i: Invoice) => (<>#{v}<div className="muted">{formatDate(i.createdAt, locale)}</div></>) },
+    { title: t('p.inv.company'), dataIndex: 'title', render: (v: string, i: Invoice) => (<><div>{v}</div><div className="muted">{i.taxId}</div><div className="muted">{i.email}</div></>) },
     { title: t('p.inv.type'), dataIndex: 'type', render: (v: Invoice['type'], i: Invoice) => (<><div>{t(`p.inv.type.${v}` as MessageKey)}</div><div className="muted">{i.lineItem}</div></>) },
     { title: t('p.inv.amount'), dataIndex: 'amount', render: (v: string, i: Invoice) => `${v} ${i.currency}` },
     { title: t('p.inv.orders'), dataIndex: 'orderNos', render: (v: string[]) => v.map((o) => <div key={o}><code>{o}</code></div>) },
-    { title: t('p.inv.email'), dataIndex: 'email' },
     {
       title: t('common.status'),
       dataIndex: 'status',
@@ -159,7 +157,7 @@ export default function Invoices() {
       </form>
       <ErrorBanner error={invoices.error} />
       <div className="card">
-        <DataTable label={t('p.inv.title')} rowKey="id" columns={columns} data={invoices.data?.items ?? []} loading={invoices.isFetching} minWidth={1200} paging={{ page, pageSize: PAGE_SIZE, total: invoices.data?.total ?? 0, onPageChange: setPage }} />
+        <DataTable label={t('p.inv.title')} rowKey="id" columns={columns} data={invoices.data?.items ?? []} loading={invoices.isFetching} minWidth={940} paging={{ page, pageSize: PAGE_SIZE, total: invoices.data?.total ?? 0, onPageChange: setPage }} />
       </div>
       {deciding && (
         <DecideDialog

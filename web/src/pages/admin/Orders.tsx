@@ -104,14 +104,31 @@ export default function Orders() {
   };
 
   const columns = [
-    { title: t('p.orders.orderNo'), dataIndex: 'orderNo', render: (v: string, o: Order) => (<><code>{v}</code>{o.sandbox && <Tag color="amber"> SANDBOX</Tag>}</>) },
-    { title: t('auth.username'), dataIndex: 'username', render: (v: string | null, o: Order) => v ?? `#${o.userId}` },
-    { title: t('p.orders.method'), dataIndex: 'method', render: (v: Method) => methodLabel(t, v) },
+    {
+      title: t('p.orders.orderNo'),
+      dataIndex: 'orderNo',
+      render: (v: string, o: Order) => (
+        <>
+          <code>{v}</code> {o.sandbox && <Tag color="amber">SANDBOX</Tag>}
+          <div className="muted">{o.username ?? `#${o.userId}`}</div>
+        </>
+      ),
+    },
+    { title: t('p.orders.method'), dataIndex: 'method', render: (v: Method, o: Order) => (<>{methodLabel(t, v)}<div className="muted">{o.payAmount} {o.payCurrency}</div></>) },
     { title: t('p.orders.credit'), dataIndex: 'amount', render: (v: Order['amount'], o: Order) => (<><MoneyText value={v} />{o.bonus.quota > 0 && <div className="muted">+ <MoneyText value={o.bonus} /></div>}</>) },
-    { title: t('p.orders.paid'), dataIndex: 'payAmount', render: (v: string, o: Order) => `${v} ${o.payCurrency}` },
-    { title: t('common.status'), dataIndex: 'status', render: (v: Status, o: Order) => (<><Tag color={STATUS_COLOR[v]}>{t(`p.status.${v}` as MessageKey)}</Tag>{o.paidAfterExpiry && <div className="muted">{t('p.orders.afterExpiry')}</div>}</>) },
-    { title: t('p.orders.created'), dataIndex: 'createdAt', render: (v: string) => formatDate(v, locale) },
-    { title: t('p.orders.paidAt'), dataIndex: 'paidAt', render: (v: string | null, o: Order) => (<>{formatDate(v, locale)}{o.confirmedBy && <div className="muted">{t('p.orders.confirmedBy', { name: o.confirmedBy })}</div>}{o.refundReason && <div className="muted">{t('p.orders.refundReason', { reason: o.refundReason })}</div>}</>) },
+    {
+      title: t('common.status'),
+      dataIndex: 'status',
+      render: (v: Status, o: Order) => (
+        <>
+          <Tag color={STATUS_COLOR[v]}>{t(`p.status.${v}` as MessageKey)}</Tag>
+          {o.paidAfterExpiry && <div className="muted">{t('p.orders.afterExpiry')}</div>}
+          {o.confirmedBy && <div className="muted">{t('p.orders.confirmedBy', { name: o.confirmedBy })}</div>}
+          {o.refundReason && <div className="muted">{t('p.orders.refundReason', { reason: o.refundReason })}</div>}
+        </>
+      ),
+    },
+    { title: t('p.orders.created'), dataIndex: 'createdAt', render: (v: string, o: Order) => (<>{formatDate(v, locale)}{o.paidAt && <div className="muted">{t('p.orders.paidAt')}: {formatDate(o.paidAt, locale)}</div>}</>) },
     {
       title: t('common.actions'),
       dataIndex: 'orderNo',
@@ -163,7 +180,7 @@ export default function Orders() {
       </form>
       <ErrorBanner error={orders.error} />
       <div className="card">
-        <DataTable label={t('p.orders.title')} rowKey="orderNo" columns={columns} data={orders.data?.items ?? []} loading={orders.isFetching} minWidth={1200} paging={{ page, pageSize: PAGE_SIZE, total: orders.data?.total ?? 0, onPageChange: setPage }} />
+        <DataTable label={t('p.orders.title')} rowKey="orderNo" columns={columns} data={orders.data?.items ?? []} loading={orders.isFetching} minWidth={940} paging={{ page, pageSize: PAGE_SIZE, total: orders.data?.total ?? 0, onPageChange: setPage }} />
       </div>
       {refunding && (
         <RefundDialog
