@@ -3,6 +3,8 @@
 // a fake upstream — then a screenshot of every console page at 1280 px and 390 px (the wallet also in
 // Chinese) into screenshots/. Also prints the gzipped JavaScript the sign-in page loads first.
 import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
@@ -71,6 +73,92 @@ async function seed(gw: TestGateway, upstreamUrl: string) {
   await gw.gateway.db.run(`UPDATE ledger_entries SET created_at = ? - 7 * 86400000 WHERE kind IN ('trial', 'adjustment')`, [now]);
 }
 
+/**
+ * What the dashboard, playground and admin pages show (kept apart from the wallet seeding above):
+ * top-up orders (paid through the sandbox, a confirmed and a pending bank transfer), a batch of
+ * redemption codes with one redeemed, an invoice request for the confirmed transfer, a few failed
+ * calls for the dashboard's error list, and alice's notification settings.
+ */
+async function seedAdminPages(gw: TestGateway) {
+  const must = async (p: Promise<{ status: number; body: any }>, what: string) => {
+    const r = await p;
+    if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  await must(gw.admin.put('/api/admin/payment-providers/sandbox', { enabled: true }), 'sandbox provider');
+  await must(gw.admin.put('/api/admin/payment-providers/transfer', { enabled: true, bankName: 'China Merchants Bank, Shanghai Branch', accountName: 'Mole Technology Co., Ltd.', accountNo: '6214 8301 2345 6789' }), 'transfer provider');
+  await must(gw.admin.patch('/api/admin/settings', { invoiceDelayDays: 0, allowPrivateWebhooks: true }), 'settings');
+  const alice = new ApiClient(gw.url);
+  await alice.login('alice', PASSWORD);
+  const bob = new ApiClient(gw.url);
+  await bob.login('bob', PASSWORD);
+  await must(alice.post('/api/wallet/topup', { amount: '20', method: 'sandbox' }), 'sandbox top-up');
+  await must(bob.post('/api/wallet/topup', { amount: '10', method: 'sandbox' }), 'sandbox top-up');
+  const transfer = await must(alice.post('/api/wallet/topup', { amount: '100', method: 'transfer' }), 'transfer top-up');
+  await must(gw.admin.post(`/api/admin/orders/${transfer.orderNo}/confirm`, { note: 'received on the company account' }), 'confirm');
+  await must(bob.post('/api/wallet/topup', { amount: '50', method: 'transfer' }), 'pending transfer');
+  await must(
+    alice.post('/api/wallet/invoices', { orderNos: [transfer.orderNo], type: 'standard', title: 'Alice Analytics Ltd.', taxId: '91310000MA1FL8XQ30', email: 'finance@alice.example', lineItem: 'Information technology services' }),
+    'invoice',
+  );
+  const codes = await must(gw.admin.post('/api/admin/redemption-codes', { name: 'Launch week', usd: '5', count: 20, expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() }), 'codes');
+  const carol = new ApiClient(gw.url);
+  await carol.login('carol', PASSWORD);
+  await must(carol.post('/api/wallet/redeem', { code: codes.codes[0] }), 'redeem');
+  await must(gw.admin.post('/api/admin/redemption-codes', { name: 'Support credits', usd: '1', count: 5 }), 'codes');
+  await must(gw.admin.put('/api/admin/groups/enterprise', { multiplier: '0.7', description: 'Contract customers', selectable: false }), 'group');
+  await must(alice.put('/api/me/notifications', { method: 'webhook', thresholdQuota: 2_500_000, webhookUrl: 'http://127.0.0.1:9/hooks/moleapi', webhookSecret: 'demo-secret' }), 'notifications');
+  // Failed calls for the dashboard's error list: an upstream that refuses, logged with its status.
+  const failing = await startFailingUpstream();
+  const ch = await must(gw.admin.post('/api/admin/channels', { name: 'Flaky provider', type: 'openai', baseUrl: failing.url, apiKey: 'sk-upstream-demo-4', models: ['o1-preview'] }), 'channel');
+  await must(gw.admin.put('/api/admin/prices/o1-preview', { input: '15', output: '60' }), 'price');
+  const key = (await must(alice.post('/api/keys', { name: 'experiments' }), 'key')).key as string;
+  const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'o1-preview', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8 }).catch(() => undefined);
+  await must(gw.admin.patch(`/api/admin/channels/${ch.id}`, { enabled: false }), 'disable channel');
+  await failing.close();
+}
+
+/** An upstream that answers every call with 500 (the relay logs each as a failed request). */
+async function startFailingUpstream(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'The upstream is overloaded, try again later.', type: 'server_error' } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** The pages a user and an admin have besides the wallet, with the state worth showing on each. */
+async function shootUserPages(page: Page, base: string, device: string) {
+  for (const p of ['dashboard', 'keys', 'logs', 'pricing', 'settings']) await shoot(page, `${base}/${p === 'dashboard' ? '' : p}`, `${p}-${device}.png`);
+  await page.goto(`${base}/keys`);
+  await page.getByRole('button', { name: 'Add Token' }).click();
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: join(OUT, `keys-add-${device}.png`) });
+  // The playground with a streamed answer: a fresh key pasted, one question asked.
+  const key = await page.evaluate(async () => {
+    const res = await fetch('/api/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: `playground ${Date.now()}` }) });
+    return ((await res.json()) as { key: string }).key;
+  });
+  await page.goto(`${base}/playground`);
+  await page.fill('#pg-key', key);
+  await page.getByRole('button', { name: 'Use this key' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+  await page.selectOption('#pg-model', 'gpt-4o-mini');
+  await page.getByRole('textbox', { name: 'Message' }).fill('Write a haiku about prepaid API wallets.');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.getByText(/input \+ .* output tokens/).waitFor();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(OUT, `playground-${device}.png`), fullPage: true });
+  console.log(`  playground-${device}.png`);
+}
+
+async function shootAdminPages(page: Page, base: string, device: string) {
+  for (const p of ['users', 'channels', 'prices', 'groups', 'codes', 'orders', 'invoices', 'settings']) await shoot(page, `${base}/admin/${p}`, `admin-${p}-${device}.png`);
+}
+
 async function shoot(page: Page, url: string, file: string) {
   await page.goto(url);
   await page.waitForLoadState('networkidle');
@@ -109,6 +197,7 @@ async function main() {
   const gw = await startGateway({ env: { WEB_DIR: webDir } });
   try {
     await seed(gw, up.url);
+    await seedAdminPages(gw);
     for (const [device, viewport] of [
       ['desktop', { width: 1280, height: 860 }],
       ['phone', { width: 390, height: 844 }],
@@ -122,18 +211,15 @@ async function main() {
       await shoot(page, `${gw.url}/sign-in`, `sign-in-${device}.png`);
       await shoot(page, `${gw.url}/register?invite=FRIEND42`, `register-${device}.png`);
       await signIn(page, gw.url, 'alice', PASSWORD);
-      for (const p of ['dashboard', 'keys', 'logs', 'pricing', 'wallet', 'settings']) await shoot(page, `${gw.url}/${p === 'dashboard' ? '' : p}`, `${p}-${device}.png`);
-      await page.goto(`${gw.url}/keys`);
-      await page.getByRole('button', { name: 'Add Token' }).click();
-      await page.waitForTimeout(400);
-      await page.screenshot({ path: join(OUT, `keys-add-${device}.png`) });
+      await shoot(page, `${gw.url}/wallet`, `wallet-${device}.png`);
+      await shootUserPages(page, gw.url, device);
       await page.evaluate(() => localStorage.setItem('moleapi.lang', 'zh'));
       await shoot(page, `${gw.url}/wallet`, `wallet-${device}-zh.png`);
       await page.evaluate(() => localStorage.setItem('moleapi.lang', 'en'));
       await page.reload();
       await page.getByRole('button', { name: 'Sign out' }).click();
       await signIn(page, gw.url, 'admin', gw.adminPassword);
-      for (const p of ['users', 'channels', 'prices']) await shoot(page, `${gw.url}/admin/${p}`, `admin-${p}-${device}.png`);
+      await shootAdminPages(page, gw.url, device);
       await context.close();
       rmSync(userDataDir, { recursive: true, force: true });
     }

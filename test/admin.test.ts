@@ -240,6 +240,19 @@ describe('settings', () => {
     expect((await gw.admin.get('/api/admin/settings')).body.trialQuota).toBe(250000);
     expect((await gw.admin.patch('/api/admin/settings', { defaultMaxOutputTokens: orig })).status).toBe(200);
   });
+
+  it('siteName: "MoleAPI" by default, trimmed, 1–64 characters, shown publicly by GET /api/status', async () => {
+    expect((await gw.admin.get('/api/admin/settings')).body.siteName).toBe('MoleAPI');
+    expect((await (await fetch(`${gw.url}/api/status`)).json()).siteName).toBe('MoleAPI');
+    expect((await gw.admin.patch('/api/admin/settings', { siteName: '  Acme AI  ' })).body.siteName).toBe('Acme AI');
+    expect(await (await fetch(`${gw.url}/api/status`)).json()).toEqual({ ok: true, version: expect.any(String), siteName: 'Acme AI' });
+    for (const bad of ['', '   ', 'x'.repeat(65), 42]) {
+      const res = await gw.admin.patch('/api/admin/settings', { siteName: bad });
+      expectApiError(res, 400);
+      expect(res.body.error.issues[0].path).toEqual(['siteName']);
+    }
+    expect((await gw.admin.patch('/api/admin/settings', { siteName: 'MoleAPI' })).status).toBe(200);
+  });
 });
 
 describe('users', () => {

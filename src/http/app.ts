@@ -16,6 +16,7 @@ import { adminRedemptionRoutes, redeemRoutes } from './routes/redemption.ts';
 import { referralRoutes } from './routes/referral.ts';
 import { paymentNotifyRoutes } from './routes/payment-notify.ts';
 import { topupRoutes } from './routes/topup.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { walletRoutes } from './routes/wallet.ts';
 import { json } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -29,7 +30,7 @@ const status = createRoute({
   summary: 'Readiness probe',
   tags: ['status'],
   security: [],
-  responses: { 200: json(z.object({ ok: z.literal(true), version: z.string() })) },
+  responses: { 200: json(z.object({ ok: z.literal(true), version: z.string(), siteName: z.string().openapi({ description: 'The setting siteName, for the console' }) })) },
 });
 
 /** The management API (JSON under /api), used by the console, operators and scripts. */
@@ -44,10 +45,11 @@ export function managementApp(gw: Gateway) {
     .route('/', adminInvoiceRoutes)
     .route('/', adminSmtpRoutes);
   const api = routes()
-    .openapi(status, (c) => c.json({ ok: true as const, version: VERSION }, 200))
+    .openapi(status, (c) => c.json({ ok: true as const, version: VERSION, siteName: c.get('gw').settings.current.siteName }, 200))
     .route('/', authRoutes)
     .route('/', keyRoutes)
     .route('/', walletRoutes)
+    .route('/', usageRoutes)
     .route('/', redeemRoutes)
     .route('/', referralRoutes)
     .route('/', topupRoutes)

@@ -5,6 +5,8 @@ import { DEFAULT_TOPUP_SETTINGS, topupSettingsShape } from '../wallet/topup-sett
 
 /** Operator settings kept in the database and editable in the admin API. */
 export const settingsSchema = z.object({
+  // The name the console shows (sidebar, sign-in page, browser tab); public through GET /api/status.
+  siteName: z.string().trim().min(1).max(64),
   trialQuota: z.number().int().min(0).max(1e13),
   registrationEnabled: z.boolean(),
   defaultGroup: z.string().min(1).max(64),
@@ -31,6 +33,7 @@ export const settingsSchema = z.object({
 export type Settings = z.infer<typeof settingsSchema>;
 
 export const DEFAULT_SETTINGS: Settings = {
+  siteName: 'MoleAPI',
   trialQuota: 250_000, // $0.50
   registrationEnabled: true,
   defaultGroup: 'default',

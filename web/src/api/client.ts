@@ -13,10 +13,20 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For invalid_request: each problem with the field it names (for inline form errors). */
+    readonly issues: { path: (string | number)[]; message: string }[] = [],
   ) {
     super(message);
   }
+
+  /** The server's message for one field (its first path element), if it named that field. */
+  fieldError(field: string): string | undefined {
+    return this.issues.find((i) => i.path[0] === field)?.message;
+  }
 }
+
+/** The server's message for a field of a refused form, for showing beside that field. */
+export const fieldError = (error: unknown, field: string) => (error instanceof ApiFailure ? error.fieldError(field) : undefined);
 
 type Unauthorized = () => void;
 let onUnauthorized: Unauthorized = () => {};
@@ -35,8 +45,8 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   }
   const { data, error, response } = result;
   if (response.ok) return data as T;
-  const body = error as { error?: { message?: string; code?: string } } | undefined;
-  const failure = new ApiFailure(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `${response.status} ${response.statusText}`);
+  const body = error as { error?: { message?: string; code?: string; issues?: ApiFailure['issues'] } } | undefined;
+  const failure = new ApiFailure(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `${response.status} ${response.statusText}`, body?.error?.issues ?? []);
   // A wrong password at sign-in is also 401: that one is shown, not redirected.
   if (response.status === 401 && !new URL(response.url).pathname.startsWith('/api/auth/')) onUnauthorized();
   throw failure;

@@ -28,6 +28,8 @@ export interface paths {
                             /** @enum {boolean} */
                             ok: true;
                             version: string;
+                            /** @description The setting siteName, for the console */
+                            siteName: string;
                         };
                     };
                 };
@@ -1165,6 +1167,90 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Pricing"];
+                    };
+                };
+                /** @description Invalid request: `invalid_request` (with `issues`), `invalid_json`, … */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not logged in (`unauthenticated`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused (`forbidden_origin` for a cross-origin browser request, …) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found (`not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is not JSON (`unsupported_media_type`) */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/usage/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's usage over the last N UTC days: totals, per day, per model, per key, latest errors */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description UTC days ending today (1–90) */
+                    days?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageSummary"];
                     };
                 };
                 /** @description Invalid request: `invalid_request` (with `issues`), `invalid_json`, … */
@@ -3545,6 +3631,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        siteName?: string;
                         trialQuota?: number;
                         registrationEnabled?: boolean;
                         defaultGroup?: string;
@@ -7106,6 +7193,67 @@ export interface components {
             /** @description The model's output cap per choice, used for holds; null = the defaultMaxOutputTokens setting */
             maxOutputTokens: number | null;
         };
+        UsageSummary: {
+            days: number;
+            /**
+             * Format: date-time
+             * @description 00:00 UTC of the first day counted
+             */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            totals: {
+                cost: components["schemas"]["Money"];
+                requests: number;
+                /** @description Requests that ended with status ≥ 400 */
+                errors: number;
+                promptTokens: number;
+                completionTokens: number;
+            };
+            /** @description Every day of the range, oldest first (days without usage are zeros) */
+            byDay: {
+                /** @description UTC date YYYY-MM-DD */
+                day: string;
+                cost: components["schemas"]["Money"];
+                requests: number;
+                /** @description Requests that ended with status ≥ 400 */
+                errors: number;
+                promptTokens: number;
+                completionTokens: number;
+            }[];
+            /** @description Highest cost first */
+            byModel: {
+                model: string;
+                cost: components["schemas"]["Money"];
+                requests: number;
+                /** @description Requests that ended with status ≥ 400 */
+                errors: number;
+                promptTokens: number;
+                completionTokens: number;
+            }[];
+            /** @description Highest cost first */
+            byKey: {
+                /** @description null: a deleted key */
+                keyId: number | null;
+                keyName: string;
+                cost: components["schemas"]["Money"];
+                requests: number;
+                /** @description Requests that ended with status ≥ 400 */
+                errors: number;
+                promptTokens: number;
+                completionTokens: number;
+            }[];
+            /** @description The latest 10 failed requests of the range, newest first */
+            recentErrors: {
+                id: number;
+                /** Format: date-time */
+                createdAt: string;
+                model: string;
+                keyName: string;
+                status: number;
+                error: string | null;
+            }[];
+        };
         Redeemed: {
             credited: components["schemas"]["Money"];
             balance: components["schemas"]["Money"];
@@ -7387,6 +7535,7 @@ export interface components {
             selectable: boolean;
         };
         Settings: {
+            siteName: string;
             trialQuota: number;
             registrationEnabled: boolean;
             defaultGroup: string;

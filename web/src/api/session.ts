@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { api, unwrap, type Schemas } from './client.ts';
 
 /** The signed-in user; fails with 401 when there is no session. */
@@ -7,3 +8,13 @@ export function useMe() {
 }
 
 export const isAdmin = (user: Schemas['User'] | undefined) => user?.role === 'admin' || user?.role === 'root';
+
+/** The operator's site name (setting siteName, public through /api/status); also the tab's title. */
+export function useSiteName(): string {
+  const status = useQuery({ queryKey: ['status'], queryFn: () => unwrap(api.GET('/api/status')), staleTime: 300_000 });
+  const name = status.data?.siteName ?? 'MoleAPI';
+  useEffect(() => {
+    document.title = name;
+  }, [name]);
+  return name;
+}

@@ -1,4 +1,5 @@
 // Every string the console shows, in English; zh.ts has the same keys (the compiler checks it).
+import { pagesEn } from './pages.en.ts';
 import { providersEn } from './providers.en.ts';
 import { channelHealthEn } from './channel-health.en.ts';
 export const en = {
@@ -65,12 +66,7 @@ export const en = {
   'dash.title': 'Dashboard',
   'dash.balance': 'Balance',
   'dash.available': 'Available',
-  'dash.spent': 'Total spend',
-  'dash.requests': 'Requests',
-  'dash.keys': 'Active keys',
-  'dash.recent': 'Recent requests',
   'dash.recentErrors': 'Recent errors',
-  'dash.noErrors': 'No failed requests on the last page of logs.',
   'dash.quickStart': 'Getting started',
   'dash.quickStartText': 'Create a key, then point any OpenAI-compatible tool at {url} with that key.',
   'keys.title': 'KEY Management',
@@ -199,6 +195,7 @@ export const en = {
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to the dashboard',
   ...providersEn,
+  ...pagesEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

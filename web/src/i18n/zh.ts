@@ -1,6 +1,7 @@
 import type { MessageKey } from './en.ts';
 import { providersZh } from './providers.zh.ts';
 import { channelHealthZh } from './channel-health.zh.ts';
+import { pagesZh } from './pages.zh.ts';
 
 // Simplified Chinese; the type makes a missing key a compile error.
 export const zh: Record<MessageKey, string> = {
@@ -67,12 +68,7 @@ export const zh: Record<MessageKey, string> = {
   'dash.title': '仪表盘',
   'dash.balance': '余额',
   'dash.available': '可用',
-  'dash.spent': '累计消费',
-  'dash.requests': '请求数',
-  'dash.keys': '启用的令牌',
-  'dash.recent': '最近请求',
   'dash.recentErrors': '最近错误',
-  'dash.noErrors': '最近一页日志中没有失败的请求。',
   'dash.quickStart': '快速开始',
   'dash.quickStartText': '创建一个令牌，然后在任何兼容 OpenAI 的工具中把地址设为 {url} 并使用该令牌。',
   'keys.title': '令牌管理',
@@ -201,4 +197,5 @@ export const zh: Record<MessageKey, string> = {
   'notFound.title': '页面不存在',
   'notFound.back': '返回仪表盘',
   ...providersZh,
+  ...pagesZh,
 };

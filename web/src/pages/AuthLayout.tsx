@@ -1,10 +1,12 @@
 import { Typography } from '@douyinfe/semi-ui';
 import type { ReactNode } from 'react';
+import { useSiteName } from '../api/session.ts';
 import { LangSwitch } from '../components/LangSwitch.tsx';
 import { useI18n } from '../i18n/index.tsx';
 
 export function AuthLayout({ title, children }: { title: string; children: ReactNode }) {
   const { t } = useI18n();
+  const siteName = useSiteName();
   return (
     <main className="auth-page">
       <div className="auth-card">
@@ -12,7 +14,7 @@ export function AuthLayout({ title, children }: { title: string; children: React
           <span className="brand-mark" aria-hidden="true">
             M
           </span>
-          <span className="brand-text">{t('app.name')}</span>
+          <span className="brand-text">{siteName}</span>
           <span className="spacer" />
           <LangSwitch />
         </div>

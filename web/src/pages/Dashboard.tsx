@@ -1,60 +1,89 @@
 import { Tag, Typography } from '@douyinfe/semi-ui';
-import { useQuery } from '@tanstack/react-query';
-import { api, unwrap, type Schemas } from '../api/client.ts';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, unwrap } from '../api/client.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { DataTable } from '../components/DataTable.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
+import { NativeSelect } from '../components/NativeSelect.tsx';
 import { PageHeader, Stat } from '../components/PageHeader.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { formatDate } from '../lib/format.ts';
+import { DailySpendChart, RankedBars } from './dashboard/charts.tsx';
+import '../styles/pages.css';
 
-/** What the API has today: the wallet's totals, the keys, and the latest log rows. */
+const RANGES = [7, 30, 90] as const;
+
+/** Balance and spend from the wallet; requests, tokens and the charts from GET /api/usage/summary. */
 export default function Dashboard() {
   const { t, locale } = useI18n();
+  const [days, setDays] = useState<number>(30);
   const wallet = useQuery({ queryKey: ['wallet'], queryFn: () => unwrap(api.GET('/api/wallet')) });
-  const keys = useQuery({ queryKey: ['keys'], queryFn: () => unwrap(api.GET('/api/keys')) });
-  const logs = useQuery({ queryKey: ['logs', 'recent'], queryFn: () => unwrap(api.GET('/api/logs', { params: { query: { page: 1, pageSize: 50 } } })) });
-  const errors = (logs.data?.items ?? []).filter((r) => r.status >= 400).slice(0, 5);
-
-  const columns = [
-    { title: t('common.time'), dataIndex: 'createdAt', render: (v: string) => formatDate(v, locale) },
-    { title: t('common.model'), dataIndex: 'model' },
-    { title: t('logs.key'), dataIndex: 'keyName' },
-    { title: t('logs.cost'), dataIndex: 'cost', render: (v: Schemas['Money']) => <MoneyText value={v} /> },
-    { title: t('common.status'), dataIndex: 'status', render: (v: number) => <Tag color={v < 400 ? 'green' : 'red'}>{v}</Tag> },
-  ];
+  const summary = useQuery({
+    queryKey: ['usage-summary', days],
+    queryFn: () => unwrap(api.GET('/api/usage/summary', { params: { query: { days } } })),
+    placeholderData: keepPreviousData,
+  });
+  const w = wallet.data;
+  const s = summary.data;
+  const n = (v: number | undefined) => (v === undefined ? '…' : v.toLocaleString(locale));
 
   return (
     <section>
-      <PageHeader title={t('dash.title')} />
-      <ErrorBanner error={wallet.error ?? keys.error ?? logs.error} />
+      <PageHeader
+        title={t('dash.title')}
+        actions={<NativeSelect label={t('p.dash.range')} value={days} options={RANGES.map((d) => ({ value: d, label: t('p.dash.lastDays', { n: d }) }))} onChange={(v) => setDays(v ?? 30)} />}
+      />
+      <ErrorBanner error={wallet.error ?? summary.error} />
       <div className="stats">
-        <Stat label={t('dash.balance')} testId="dash-balance">{wallet.data ? <MoneyText value={wallet.data.balance} /> : '…'}</Stat>
-        <Stat label={t('dash.spent')}>{wallet.data ? <MoneyText value={wallet.data.used} /> : '…'}</Stat>
-        <Stat label={t('dash.requests')}>{wallet.data ? wallet.data.requestCount.toLocaleString(locale) : '…'}</Stat>
-        <Stat label={t('dash.keys')}>{keys.data ? keys.data.items.filter((k) => k.enabled).length : '…'}</Stat>
+        <Stat label={t('dash.balance')} testId="dash-balance">{w ? <MoneyText value={w.balance} /> : '…'}</Stat>
+        <Stat label={t('p.dash.today')} testId="dash-today">{w?.spend ? <MoneyText value={w.spend.today} /> : '…'}</Stat>
+        <Stat label={t('p.dash.week')}>{w?.spend ? <MoneyText value={w.spend.last7Days} /> : '…'}</Stat>
+        <Stat label={t('p.dash.month')}>{w?.spend ? <MoneyText value={w.spend.last30Days} /> : '…'}</Stat>
+      </div>
+      <div className="stats">
+        <Stat label={t('p.dash.requestsIn', { n: days })} testId="dash-requests">{n(s?.totals.requests)}</Stat>
+        <Stat label={t('p.dash.errorsIn', { n: days })}>{n(s?.totals.errors)}</Stat>
+        <Stat label={t('p.dash.promptTokens')}>{n(s?.totals.promptTokens)}</Stat>
+        <Stat label={t('p.dash.completionTokens')}>{n(s?.totals.completionTokens)}</Stat>
       </div>
       <div className="card">
-        <Typography.Title heading={4}>{t('dash.quickStart')}</Typography.Title>
-        <Typography.Paragraph>{t('dash.quickStartText', { url: `${window.location.origin}/v1` })}</Typography.Paragraph>
+        <Typography.Title heading={4}>{t('p.dash.byDay')}</Typography.Title>
+        {s ? s.totals.requests === 0 ? <p className="muted">{t('p.dash.noUsage')}</p> : <DailySpendChart days={s.byDay} label={t('p.dash.byDay')} /> : <p className="muted">{t('common.loading')}</p>}
       </div>
-      <div className="card">
-        <Typography.Title heading={4}>{t('dash.recent')}</Typography.Title>
-        <DataTable label={t('dash.recent')} rowKey="id" columns={columns} data={(logs.data?.items ?? []).slice(0, 8)} loading={logs.isPending} minWidth={640} />
+      <div className="two-col">
+        <div className="card">
+          <Typography.Title heading={4}>{t('p.dash.byModel')}</Typography.Title>
+          {s ? <RankedBars label={t('p.dash.byModel')} empty={t('p.dash.noUsage')} items={s.byModel.slice(0, 10).map((m) => ({ name: m.model, cost: m.cost, requests: m.requests }))} /> : <p className="muted">{t('common.loading')}</p>}
+        </div>
+        <div className="card">
+          <Typography.Title heading={4}>{t('p.dash.byKey')}</Typography.Title>
+          {s ? (
+            <RankedBars label={t('p.dash.byKey')} empty={t('p.dash.noUsage')} items={s.byKey.slice(0, 10).map((k) => ({ name: k.keyId === null ? `${k.keyName} (${t('p.dash.deletedKey')})` : k.keyName, cost: k.cost, requests: k.requests }))} />
+          ) : (
+            <p className="muted">{t('common.loading')}</p>
+          )}
+        </div>
       </div>
       <div className="card">
         <Typography.Title heading={4}>{t('dash.recentErrors')}</Typography.Title>
-        {errors.length === 0 ? (
-          <Typography.Paragraph type="secondary">{t('dash.noErrors')}</Typography.Paragraph>
+        {!s ? (
+          <p className="muted">{t('common.loading')}</p>
+        ) : s.recentErrors.length === 0 ? (
+          <p className="muted">{t('p.dash.noErrors', { n: days })}</p>
         ) : (
-          <ul className="plain-list">
-            {errors.map((e) => (
+          <ul className="error-list" data-testid="dash-errors">
+            {s.recentErrors.map((e) => (
               <li key={e.id}>
-                {formatDate(e.createdAt, locale)} · {e.model} · {e.status} · {e.error}
+                <Tag color="red">{e.status}</Tag> <span className="muted">{formatDate(e.createdAt, locale)}</span> · {e.model} · {e.keyName}
+                {e.error && <div className="error-text">{e.error}</div>}
               </li>
             ))}
           </ul>
         )}
+      </div>
+      <div className="card">
+        <Typography.Title heading={4}>{t('dash.quickStart')}</Typography.Title>
+        <Typography.Paragraph>{t('dash.quickStartText', { url: `${window.location.origin}/v1` })}</Typography.Paragraph>
       </div>
     </section>
   );

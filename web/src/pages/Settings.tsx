@@ -7,6 +7,8 @@ import { Field } from '../components/Field.tsx';
 import { LangSwitch } from '../components/LangSwitch.tsx';
 import { PageHeader } from '../components/PageHeader.tsx';
 import { useI18n } from '../i18n/index.tsx';
+import { NotificationSettings } from './settings/Notifications.tsx';
+import '../styles/pages.css';
 
 export default function Settings() {
   const { t } = useI18n();
@@ -73,6 +75,7 @@ export default function Settings() {
           </Button>
         </form>
       </div>
+      <NotificationSettings />
     </section>
   );
 }
