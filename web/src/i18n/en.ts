@@ -1,4 +1,6 @@
 // Every string the console shows, in English; zh.ts has the same keys (the compiler checks it).
+import { walletEn } from './wallet.en.ts';
+
 export const en = {
   'app.name': 'MoleAPI',
   'app.console': 'Console',
@@ -195,6 +197,7 @@ export const en = {
   'pager.status': 'Page {page} of {pages} · {total} rows',
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to the dashboard',
+  ...walletEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1,4 +1,5 @@
 import type { MessageKey } from './en.ts';
+import { walletZh } from './wallet.zh.ts';
 
 // Simplified Chinese; the type makes a missing key a compile error.
 export const zh: Record<MessageKey, string> = {
@@ -197,4 +198,5 @@ export const zh: Record<MessageKey, string> = {
   'pager.status': '第 {page} / {pages} 页 · 共 {total} 条',
   'notFound.title': '页面不存在',
   'notFound.back': '返回仪表盘',
+  ...walletZh,
 };
