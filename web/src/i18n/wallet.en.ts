@@ -59,7 +59,6 @@ export const walletEn = {
   'wallet.orders.title': 'Your orders',
   'wallet.orders.paid': 'Price',
   'wallet.orders.method': 'Method',
-  'wallet.orders.orderNo': 'Order',
   'wallet.orders.open': 'Pay',
   'wallet.orders.openLabel': 'Pay order {orderNo}',
   'wallet.redeem.title': 'Redeem a code',

@@ -61,7 +61,6 @@ export const walletZh: Record<WalletKey, string> = {
   'wallet.orders.title': '我的订单',
   'wallet.orders.paid': '价格',
   'wallet.orders.method': '支付方式',
-  'wallet.orders.orderNo': '订单号',
   'wallet.orders.open': '支付',
   'wallet.orders.openLabel': '支付订单 {orderNo}',
   'wallet.redeem.title': '兑换码',

@@ -1,8 +1,9 @@
 // The user's top-up orders with their status (paginated on the server); a pending one can be
-// reopened to pay or watch it.
+// reopened to pay or watch it (the top-up section shows the order named by ?order=).
 import { Button, Tag, Typography } from '@douyinfe/semi-ui';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
 import { DataTable } from '../../components/DataTable.tsx';
 import { ErrorBanner } from '../../components/ErrorBanner.tsx';
@@ -17,10 +18,21 @@ import { useChoiceLabel } from './hooks.ts';
 type Order = Schemas['TopupOrder'];
 const PAGE_SIZE = 10;
 
-export function Orders({ onOpen }: { onOpen(orderNo: string): void }) {
+export function Orders() {
   const { t, locale } = useI18n();
   const label = useChoiceLabel();
   const [page, setPage] = useState(1);
+  const [, setParams] = useSearchParams();
+  const onOpen = (orderNo: string) => {
+    setParams(
+      (p) => {
+        p.set('order', orderNo);
+        return p;
+      },
+      { replace: true },
+    );
+    document.getElementById('topup')?.scrollIntoView({ block: 'start' });
+  };
   const orders = useQuery({
     queryKey: ['wallet', 'orders', page],
     queryFn: () => unwrap(api.GET('/api/wallet/orders', { params: { query: { page, pageSize: PAGE_SIZE } } })),
@@ -44,9 +56,17 @@ export function Orders({ onOpen }: { onOpen(orderNo: string): void }) {
       ),
     },
     { title: t('wallet.orders.paid'), dataIndex: 'payAmount', render: (v: string, o: Order) => formatPay(v, o.payCurrency) },
-    { title: t('wallet.orders.method'), dataIndex: 'method', render: (_: unknown, o: Order) => label({ method: o.method, channel: o.channel ?? undefined }) },
+    {
+      title: t('wallet.orders.method'),
+      dataIndex: 'method',
+      render: (_: unknown, o: Order) => (
+        <span>
+          {label({ method: o.method, channel: o.channel ?? undefined })}
+          <code className="block-code muted">{o.orderNo}</code>
+        </span>
+      ),
+    },
     { title: t('common.status'), dataIndex: 'status', render: (v: Order['status']) => <Tag color={STATUS_COLOR[v]}>{t(`wallet.status.${v}`)}</Tag> },
-    { title: t('wallet.orders.orderNo'), dataIndex: 'orderNo', render: (v: string) => <code>{v}</code> },
     {
       title: t('common.actions'),
       dataIndex: 'actions',
@@ -59,10 +79,10 @@ export function Orders({ onOpen }: { onOpen(orderNo: string): void }) {
     },
   ];
   return (
-    <div className="subsection">
-      <Typography.Title heading={5}>{t('wallet.orders.title')}</Typography.Title>
+    <div className="card" id="orders">
+      <Typography.Title heading={4}>{t('wallet.orders.title')}</Typography.Title>
       <ErrorBanner error={orders.error} />
-      <DataTable label={t('wallet.orders.title')} rowKey="orderNo" columns={columns} data={orders.data?.items ?? []} loading={orders.isFetching} minWidth={820} paging={{ page, pageSize: PAGE_SIZE, total: orders.data?.total ?? 0, onPageChange: setPage }} />
+      <DataTable label={t('wallet.orders.title')} rowKey="orderNo" columns={columns} data={orders.data?.items ?? []} loading={orders.isFetching} minWidth={680} paging={{ page, pageSize: PAGE_SIZE, total: orders.data?.total ?? 0, onPageChange: setPage }} />
     </div>
   );
 }

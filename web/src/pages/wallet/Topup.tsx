@@ -12,7 +12,6 @@ import { useChoiceLabel, useTopupOptions } from './hooks.ts';
 import { methodChoices } from './methods.ts';
 import { cnyFor, compareUsd, formatPay, usdInput } from './money.ts';
 import { OrderPanel } from './OrderPanel.tsx';
-import { Orders } from './Orders.tsx';
 
 export function Topup() {
   const { t } = useI18n();
@@ -155,7 +154,6 @@ export function Topup() {
           )}
         </form>
       )}
-      <Orders onOpen={setActive} />
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import type { ComponentType } from 'react';
 import { Enterprise } from './Enterprise.tsx';
 import { Ledger } from './Ledger.tsx';
+import { Orders } from './Orders.tsx';
 import { Redeem } from './Redeem.tsx';
 import { Referral } from './Referral.tsx';
 import { Topup } from './Topup.tsx';
@@ -9,7 +10,7 @@ type Section = { id: string; Component: ComponentType };
 
 /**
  * The wallet's sections by where they sit: the top-up beside a column of the smaller boxes, then the
- * full-width enterprise box and the history. Wallet.tsx lays them out; each section fetches its own data.
+ * full-width orders, enterprise box and history. Wallet.tsx lays them out; each section fetches its own data.
  */
 export const WALLET_SECTIONS: { main: Section[]; side: Section[]; wide: Section[] } = {
   main: [{ id: 'topup', Component: Topup }],
@@ -18,6 +19,7 @@ export const WALLET_SECTIONS: { main: Section[]; side: Section[]; wide: Section[
     { id: 'referral', Component: Referral },
   ],
   wide: [
+    { id: 'orders', Component: Orders },
     { id: 'enterprise', Component: Enterprise },
     { id: 'ledger', Component: Ledger },
   ],
