@@ -17,6 +17,8 @@ export const walletEn = {
   'wallet.guide.buffer': 'Keep a buffer in production: a request is refused once the balance runs out.',
   'wallet.guide.keys': 'Use one key per project to split costs.',
   'wallet.guide.alerts': 'Turn on low-balance alerts.',
+  'wallet.guide.keysLink': 'Create keys',
+  'wallet.guide.alertsLink': 'Set up alerts',
   'wallet.sandboxBadge': 'SANDBOX',
   'wallet.method.alipay': 'Alipay',
   'wallet.method.lantu': 'Lantu Pay',

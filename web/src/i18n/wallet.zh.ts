@@ -19,6 +19,8 @@ export const walletZh: Record<WalletKey, string> = {
   'wallet.guide.buffer': '生产环境请保留余额缓冲：余额用尽后请求会被拒绝。',
   'wallet.guide.keys': '每个项目使用一个令牌，便于分摊成本。',
   'wallet.guide.alerts': '开启余额不足提醒。',
+  'wallet.guide.keysLink': '创建令牌',
+  'wallet.guide.alertsLink': '设置提醒',
   'wallet.sandboxBadge': '沙箱',
   'wallet.method.alipay': '支付宝',
   'wallet.method.lantu': '蓝兔支付',

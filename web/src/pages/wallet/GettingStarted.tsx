@@ -34,10 +34,10 @@ export function GettingStarted({ wallet }: { wallet: Schemas['Wallet'] | undefin
         <ul className="guide-tips">
           <li>{t('wallet.guide.buffer')}</li>
           <li>
-            {t('wallet.guide.keys')} <Link to="/keys">{t('nav.keys')}</Link>
+            {t('wallet.guide.keys')} <Link to="/keys">{t('wallet.guide.keysLink')}</Link>
           </li>
           <li>
-            {t('wallet.guide.alerts')} <Link to="/settings">{t('nav.settings')}</Link>
+            {t('wallet.guide.alerts')} <Link to="/settings">{t('wallet.guide.alertsLink')}</Link>
           </li>
         </ul>
       </div>
