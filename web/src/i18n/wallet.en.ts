@@ -132,6 +132,11 @@ export const walletEn = {
   'wallet.ledger.from': 'From',
   'wallet.ledger.to': 'To',
   'wallet.ledger.requests': '{n} requests',
+  'wallet.note.topup': 'Top-up, order {orderNo}',
+  'wallet.note.topupVia': 'Top-up via {method}, order {orderNo}',
+  'wallet.note.bonus': 'Tier bonus, order {orderNo}',
+  'wallet.note.referral': 'Referral reward: user #{id} registered with your invite code',
+  'wallet.note.rebate': 'Referral rebate on order {orderNo}',
 } as const;
 
 export type WalletKey = keyof typeof walletEn;

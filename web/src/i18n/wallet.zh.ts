@@ -134,4 +134,9 @@ export const walletZh: Record<WalletKey, string> = {
   'wallet.ledger.from': '开始日期',
   'wallet.ledger.to': '结束日期',
   'wallet.ledger.requests': '{n} 次请求',
+  'wallet.note.topup': '充值，订单 {orderNo}',
+  'wallet.note.topupVia': '通过 {method} 充值，订单 {orderNo}',
+  'wallet.note.bonus': '档位赠送，订单 {orderNo}',
+  'wallet.note.referral': '邀请奖励：用户 #{id} 使用您的邀请码注册',
+  'wallet.note.rebate': '邀请返利，订单 {orderNo}',
 };

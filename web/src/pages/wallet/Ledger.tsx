@@ -11,6 +11,7 @@ import { NativeSelect } from '../../components/NativeSelect.tsx';
 import type { MessageKey } from '../../i18n/en.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { formatDate, formatDay } from '../../lib/format.ts';
+import { historyNote } from './notes.ts';
 
 type Entry = Schemas['WalletHistoryItem'];
 type Kind = Entry['kind'];
@@ -61,7 +62,7 @@ export function Ledger() {
     {
       title: t('wallet.note'),
       dataIndex: 'note',
-      render: (v: string | null, e: Entry) => (e.kind === 'usage' && e.requests !== undefined ? t('wallet.ledger.requests', { n: e.requests.toLocaleString(locale) }) : v ?? <code className="muted">{e.reference}</code>),
+      render: (v: string | null, e: Entry) => (e.kind === 'usage' && e.requests !== undefined ? t('wallet.ledger.requests', { n: e.requests.toLocaleString(locale) }) : historyNote(t, e.reference, v) ?? <code className="muted">{e.reference}</code>),
     },
   ];
 
