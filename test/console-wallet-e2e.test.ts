@@ -158,7 +158,7 @@ describe.skipIf(!hasChromium)('wallet page in a browser', { timeout: 120_000 }, 
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     // $20 = 10,000,000 points on top of 249,970.
     await expect.poll(() => text('wallet-balance'), POLL).toContain('10,249,970 points');
-    expect(await page.locator('tbody tr', { hasText: orderNo }).textContent()).toContain('Paid');
+    expect(await page.locator('#orders tbody tr', { hasText: orderNo }).textContent()).toContain('Paid');
     await page.getByTestId('order-panel').getByRole('button', { name: 'Close' }).click();
   });
 

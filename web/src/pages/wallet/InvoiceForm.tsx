@@ -11,7 +11,7 @@ import { formatDate, formatDay } from '../../lib/format.ts';
 import { formatUsd } from '../../lib/money.ts';
 import { formatPay } from './money.ts';
 
-type Body = Schemas['TopupOrder'];
+type Order = Schemas['TopupOrder'];
 type InvoiceType = 'standard' | 'special_vat';
 const LINE_ITEMS = ['Information technology services', 'Information service fees', 'Software service fees', 'Platform service fees'] as const;
 type LineItem = (typeof LINE_ITEMS)[number];
@@ -63,7 +63,7 @@ export function InvoiceForm({ delayDays }: { delayDays: number }) {
   const [done, setDone] = useState(false);
   const [busy, setBusy] = useState(false);
 
-  const eligibleFrom = (o: Body) => new Date(Date.parse(o.paidAt!) + delayDays * DAY_MS).toISOString();
+  const eligibleFrom = (o: Order) => new Date(Date.parse(o.paidAt!) + delayDays * DAY_MS).toISOString();
   const set = (f: TextField) => (v: string) => {
     setText((s) => ({ ...s, [f]: v }));
     setErrors((e) => ({ ...e, [f]: undefined }));
