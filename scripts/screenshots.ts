@@ -13,6 +13,7 @@ import { startFakeOpenAI } from '../test/fakes/openai-upstream.ts';
 import { ApiClient } from '../test/helpers/api.ts';
 import { buildConsole, hasChromium, launchBrowser } from '../test/helpers/console.ts';
 import { startGateway, type TestGateway } from '../test/helpers/gateway.ts';
+import { walletSeeder } from './screenshots-wallet.ts';
 
 const OUT = fileURLToPath(new URL('../screenshots/', import.meta.url));
 const PASSWORD = 'demo-password-1';
@@ -24,7 +25,7 @@ const MODELS: Record<string, { input: string; output: string; perRequest?: strin
   'dall-e-3': { input: '0', output: '0', perRequest: '0.04' },
 };
 
-async function seed(gw: TestGateway, upstreamUrl: string) {
+async function seed(gw: TestGateway, upstreamUrl: string, beforeTraffic: () => Promise<void>) {
   const must = async (p: Promise<{ status: number; body: any }>, what: string) => {
     const r = await p;
     if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -52,6 +53,7 @@ async function seed(gw: TestGateway, upstreamUrl: string) {
       keys.push({ user: u.username, key: (await must(c.post('/api/keys', body), 'key')).key });
     }
   }
+  await beforeTraffic();
   // A week of traffic: real calls, then their log rows spread over the last seven days.
   const names = Object.keys(MODELS);
   for (let i = 0; i < 70; i++) {
@@ -195,9 +197,15 @@ async function main() {
   const webDir = await buildConsole();
   const up = await startFakeOpenAI();
   const gw = await startGateway({ env: { WEB_DIR: webDir } });
+  const closers: (() => Promise<void>)[] = [];
   try {
-    await seed(gw, up.url);
+    const wallet = await walletSeeder(gw, 'alice', PASSWORD);
+    closers.push(() => wallet.lantu.close());
+    await seed(gw, up.url, wallet.beforeTraffic);
+    const pendingOrderNo = await wallet.afterTraffic();
     await seedAdminPages(gw);
+    // The wallet is shot with the top-up being paid open (its QR code, amount and countdown).
+    const walletPath = `wallet?order=${pendingOrderNo}`;
     for (const [device, viewport] of [
       ['desktop', { width: 1280, height: 860 }],
       ['phone', { width: 390, height: 844 }],
@@ -211,10 +219,10 @@ async function main() {
       await shoot(page, `${gw.url}/sign-in`, `sign-in-${device}.png`);
       await shoot(page, `${gw.url}/register?invite=FRIEND42`, `register-${device}.png`);
       await signIn(page, gw.url, 'alice', PASSWORD);
-      await shoot(page, `${gw.url}/wallet`, `wallet-${device}.png`);
+      await shoot(page, `${gw.url}/${walletPath}`, `wallet-${device}.png`);
       await shootUserPages(page, gw.url, device);
       await page.evaluate(() => localStorage.setItem('moleapi.lang', 'zh'));
-      await shoot(page, `${gw.url}/wallet`, `wallet-${device}-zh.png`);
+      await shoot(page, `${gw.url}/${walletPath}`, `wallet-${device}-zh.png`);
       await page.evaluate(() => localStorage.setItem('moleapi.lang', 'en'));
       await page.reload();
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -224,6 +232,7 @@ async function main() {
       rmSync(userDataDir, { recursive: true, force: true });
     }
   } finally {
+    for (const close of closers) await close();
     await gw.close();
     await up.close();
     rmSync(webDir, { recursive: true, force: true });

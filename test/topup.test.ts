@@ -51,7 +51,7 @@ describe('top-ups', () => {
     await gw.admin.put('/api/admin/payment-providers/sandbox', { enabled: true });
     const opts = await user.get('/api/wallet/topup/options');
     expect(opts.status).toBe(200);
-    expect(opts.body).toMatchObject({ minTopupUsd: '2', maxTopupUsd: '1000', cnyPerUsd: '7.25', orderExpiryMinutes: 30 });
+    expect(opts.body).toMatchObject({ minTopupUsd: '2', maxTopupUsd: '1000', cnyPerUsd: '7.25', orderExpiryMinutes: 30, invoiceDelayDays: 7 });
     expect(opts.body.tiers).toEqual([
       { usd: '10', amount: { quota: 5_000_000, usd: '10.000000' }, bonus: { quota: 0, usd: '0.000000' } },
       { usd: '100', amount: { quota: 50_000_000, usd: '100.000000' }, bonus: { quota: 5_000_000, usd: '10.000000' } },

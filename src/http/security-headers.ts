@@ -16,7 +16,8 @@ export const CONSOLE_CSP = {
   connectSrc: ["'self'"],
   objectSrc: ["'none'"],
   baseUri: ["'self'"],
-  formAction: ["'self'"],
+  // A top-up may post a form to the payment provider's page (EPay's `form` mode); providers are HTTPS.
+  formAction: ["'self'", 'https:'],
   frameAncestors: ["'none'"],
 };
 

@@ -80,6 +80,7 @@ const OptionsSchema = z
     maxTopupUsd: z.string(),
     cnyPerUsd: z.string().openapi({ description: 'Price of 1 USD in CNY (for CNY methods)' }),
     orderExpiryMinutes: z.number().int(),
+    invoiceDelayDays: z.number().int().openapi({ description: 'A paid top-up may be invoiced this many days after it was paid' }),
     methods: z.array(
       z.object({
         method: ProviderEnum,
@@ -132,6 +133,7 @@ export const topupRoutes = routes()
         maxTopupUsd: s.maxTopupUsd,
         cnyPerUsd: s.cnyPerUsd,
         orderExpiryMinutes: s.orderExpiryMinutes,
+        invoiceDelayDays: s.invoiceDelayDays,
         methods: ids.map((id) => ({ method: id, currency: currencyOf(id), channels: PROVIDER_CHANNELS[id]?.channels ?? [], sandbox: id === 'sandbox' })),
       },
       200,

@@ -15,6 +15,8 @@ export class ApiFailure extends Error {
     message: string,
     /** For invalid_request: each problem with the field it names (for inline form errors). */
     readonly issues: { path: (string | number)[]; message: string }[] = [],
+    /** The whole `error` object of the answer (issues, and any extra field such as `eligibleAt`). */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -45,8 +47,14 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   }
   const { data, error, response } = result;
   if (response.ok) return data as T;
-  const body = error as { error?: { message?: string; code?: string; issues?: ApiFailure['issues'] } } | undefined;
-  const failure = new ApiFailure(response.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `${response.status} ${response.statusText}`, body?.error?.issues ?? []);
+  const body = error as { error?: { message?: string; code?: string; issues?: ApiFailure['issues'] } & Record<string, unknown> } | undefined;
+  const failure = new ApiFailure(
+    response.status,
+    body?.error?.code ?? 'http_error',
+    body?.error?.message ?? `${response.status} ${response.statusText}`,
+    body?.error?.issues ?? [],
+    body?.error ?? {},
+  );
   // A wrong password at sign-in is also 401: that one is shown, not redirected.
   if (response.status === 401 && !new URL(response.url).pathname.startsWith('/api/auth/')) onUnauthorized();
   throw failure;

@@ -7278,6 +7278,8 @@ export interface components {
             /** @description Price of 1 USD in CNY (for CNY methods) */
             cnyPerUsd: string;
             orderExpiryMinutes: number;
+            /** @description A paid top-up may be invoiced this many days after it was paid */
+            invoiceDelayDays: number;
             methods: {
                 /** @enum {string} */
                 method: "alipay" | "lantu" | "epay" | "stripe" | "transfer" | "sandbox";

@@ -2,6 +2,7 @@
 import { pagesEn } from './pages.en.ts';
 import { providersEn } from './providers.en.ts';
 import { channelHealthEn } from './channel-health.en.ts';
+import { walletEn } from './wallet.en.ts';
 export const en = {
   ...channelHealthEn,
   'app.name': 'MoleAPI',
@@ -196,6 +197,7 @@ export const en = {
   'notFound.back': 'Back to the dashboard',
   ...providersEn,
   ...pagesEn,
+  ...walletEn,
 } as const;
 
 export type MessageKey = keyof typeof en;

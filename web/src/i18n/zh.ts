@@ -2,6 +2,7 @@ import type { MessageKey } from './en.ts';
 import { providersZh } from './providers.zh.ts';
 import { channelHealthZh } from './channel-health.zh.ts';
 import { pagesZh } from './pages.zh.ts';
+import { walletZh } from './wallet.zh.ts';
 
 // Simplified Chinese; the type makes a missing key a compile error.
 export const zh: Record<MessageKey, string> = {
@@ -198,4 +199,5 @@ export const zh: Record<MessageKey, string> = {
   'notFound.back': '返回仪表盘',
   ...providersZh,
   ...pagesZh,
+  ...walletZh,
 };

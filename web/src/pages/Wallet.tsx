@@ -1,66 +1,41 @@
-import { Tag, Typography } from '@douyinfe/semi-ui';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { Typography } from '@douyinfe/semi-ui';
+import { useQuery } from '@tanstack/react-query';
 import { api, unwrap, type Schemas } from '../api/client.ts';
 import { ErrorBanner } from '../components/ErrorBanner.tsx';
-import { DataTable } from '../components/DataTable.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
 import { PageHeader, Stat } from '../components/PageHeader.tsx';
-import type { MessageKey } from '../i18n/en.ts';
 import { useI18n } from '../i18n/index.tsx';
-import { formatDate, formatDay } from '../lib/format.ts';
+import { formatDay } from '../lib/format.ts';
+import { GettingStarted } from './wallet/GettingStarted.tsx';
 import { WALLET_SECTIONS } from './wallet/sections.tsx';
+import './wallet/wallet.css';
 
 type Entry = Schemas['WalletHistoryItem'];
-const PAGE_SIZE = 20;
-const KIND_COLOR: Record<Entry['kind'], 'green' | 'blue' | 'grey' | 'orange' | 'purple' | 'cyan'> = {
-  trial: 'green',
-  adjustment: 'blue',
-  usage: 'grey',
-  topup: 'orange',
-  redemption: 'purple',
-  referral: 'cyan',
-};
 
-/** One page of the wallet history as JSON (the same route also answers CSV, with ?format=csv). */
-async function historyPage(page: number, pageSize: number): Promise<{ items: Entry[]; total: number }> {
-  const body = await unwrap(api.GET('/api/wallet/ledger', { params: { query: { page, pageSize } } }));
+/** The trial-credit entry: the history filtered to that kind. */
+async function trialEntry(): Promise<Entry | null> {
+  const body = await unwrap(api.GET('/api/wallet/ledger', { params: { query: { kind: 'trial', page: 1, pageSize: 1 } } }));
   if (typeof body === 'string') throw new Error('The wallet history came back as text instead of JSON.');
-  return body;
+  return body.items[0] ?? null;
 }
 
-/** The trial credit is the account's oldest ledger entry: the last row of the newest-first list. */
-async function trialEntry(): Promise<Entry | null> {
-  const first = await historyPage(1, 1);
-  if (first.total === 0) return null;
-  const oldest = await historyPage(first.total, 1);
-  return oldest.items.find((e) => e.kind === 'trial') ?? null;
+/** "Lasts ~N days at your 7-day average", or why there is no figure. */
+function Runway({ wallet }: { wallet: Schemas['Wallet'] }) {
+  const { t, locale } = useI18n();
+  if (wallet.runway === null) return <span className="runway-none">{t(wallet.spend ? 'wallet.runway.noSpend' : 'wallet.runway.unknown')}</span>;
+  const days = wallet.runway.toLocaleString(locale, { maximumFractionDigits: 1 });
+  return <span>{t('wallet.runway.days', { days })}</span>;
 }
 
 export default function Wallet() {
   const { t, locale } = useI18n();
-  const [page, setPage] = useState(1);
   const wallet = useQuery({ queryKey: ['wallet'], queryFn: () => unwrap(api.GET('/api/wallet')) });
   const trial = useQuery({ queryKey: ['wallet', 'trial'], queryFn: trialEntry, staleTime: Infinity });
-  const ledger = useQuery({
-    queryKey: ['wallet', 'ledger', page],
-    queryFn: () => historyPage(page, PAGE_SIZE),
-    placeholderData: keepPreviousData,
-  });
-
-  const columns = [
-    { title: t('common.time'), dataIndex: 'createdAt', render: (v: string) => formatDate(v, locale) },
-    { title: t('wallet.kind'), dataIndex: 'kind', render: (v: Entry['kind']) => <Tag color={KIND_COLOR[v]}>{t(`kind.${v}` as MessageKey)}</Tag> },
-    { title: t('wallet.amount'), dataIndex: 'amount', render: (v: Entry['amount']) => <MoneyText value={v} /> },
-    { title: t('wallet.balanceAfter'), dataIndex: 'balanceAfter', render: (v: Entry['balanceAfter']) => (v ? <MoneyText value={v} /> : '—') },
-    { title: t('wallet.note'), dataIndex: 'note', render: (v: string | null, e: Entry) => v ?? <code className="muted">{e.reference}</code> },
-  ];
-
   const w = wallet.data;
   return (
     <section>
       <PageHeader title={t('wallet.title')} />
-      <ErrorBanner error={wallet.error ?? ledger.error ?? trial.error} />
+      <ErrorBanner error={wallet.error ?? trial.error} />
       <div className="stats">
         <Stat label={t('wallet.balance')} testId="wallet-balance">{w ? <MoneyText value={w.balance} /> : '…'}</Stat>
         <Stat label={t('wallet.available')}>{w ? <MoneyText value={w.available} /> : '…'}</Stat>
@@ -72,25 +47,50 @@ export default function Wallet() {
           {t('wallet.held')}: <MoneyText value={w.held} />
         </Typography.Paragraph>
       )}
-      <div className="card" data-testid="wallet-trial">
-        <Typography.Title heading={4}>{t('wallet.trial')}</Typography.Title>
-        {trial.isPending ? (
-          '…'
-        ) : trial.data ? (
-          <Typography.Paragraph>
-            <MoneyText value={trial.data.amount} /> · {t('wallet.trialGiven', { date: formatDay(trial.data.createdAt, locale) })}
-          </Typography.Paragraph>
-        ) : (
-          <Typography.Paragraph type="secondary">{t('wallet.noTrial')}</Typography.Paragraph>
-        )}
+      <div className="wallet-strip">
+        <div className="card strip-item" data-testid="wallet-runway">
+          <div className="stat-label">{t('wallet.runway.title')}</div>
+          <div className="strip-value">{w ? <Runway wallet={w} /> : '…'}</div>
+          {w?.spend && (
+            <div className="muted small">
+              {t('wallet.runway.spend7')} <MoneyText value={w.spend.last7Days} /> · {t('wallet.runway.today')} <MoneyText value={w.spend.today} hidePoints />
+            </div>
+          )}
+        </div>
+        <div className="card strip-item" data-testid="wallet-trial">
+          <div className="stat-label">{t('wallet.trial')}</div>
+          {trial.isPending ? (
+            '…'
+          ) : trial.data ? (
+            <div className="strip-value">
+              <MoneyText value={trial.data.amount} /> <span className="muted small">· {t('wallet.trialGiven', { date: formatDay(trial.data.createdAt, locale) })}</span>
+            </div>
+          ) : (
+            <div className="muted">{t('wallet.noTrial')}</div>
+          )}
+        </div>
+        <div className="card strip-item">
+          <div className="stat-label">{t('wallet.toppedUp')}</div>
+          <div className="strip-value">{w ? <MoneyText value={w.totalToppedUp} /> : '…'}</div>
+          {w && w.pendingOrders > 0 && <div className="muted small">{t('wallet.pendingOrders', { n: w.pendingOrders })}</div>}
+        </div>
       </div>
-      {WALLET_SECTIONS.map(({ id, Component }) => (
+      <div className="wallet-grid">
+        <div className="wallet-main">
+          {WALLET_SECTIONS.main.map(({ id, Component }) => (
+            <Component key={id} />
+          ))}
+        </div>
+        <div className="wallet-side">
+          <GettingStarted wallet={w} />
+          {WALLET_SECTIONS.side.map(({ id, Component }) => (
+            <Component key={id} />
+          ))}
+        </div>
+      </div>
+      {WALLET_SECTIONS.wide.map(({ id, Component }) => (
         <Component key={id} />
       ))}
-      <div className="card">
-        <Typography.Title heading={4}>{t('wallet.ledger')}</Typography.Title>
-        <DataTable label={t('wallet.ledger')} rowKey="reference" columns={columns} data={ledger.data?.items ?? []} loading={ledger.isFetching} minWidth={760} paging={{ page, pageSize: PAGE_SIZE, total: ledger.data?.total ?? 0, onPageChange: setPage }} />
-      </div>
     </section>
   );
 }
