@@ -301,6 +301,47 @@ describe('azure channels (Azure OpenAI)', () => {
   });
 });
 
+describe('the Responses API over gemini and azure channels (translated to their chat protocol)', () => {
+  it('gemini: openai SDK responses.create, non-stream and stream; the model in the URL, billed exactly', async () => {
+    const s = await setup('gemini', 'plain');
+    let before = await wallet(s.client);
+    const r = await s.openai.responses.create({ model: s.model, input: 'Say tok.', instructions: 'Be brief.', max_output_tokens: 5 });
+    expect(r.output_text).toBe('tok '.repeat(5));
+    await expectBilled(s.client, s.model, before, cost(10, 5), { estimated: false, stream: false });
+    const [sent] = sentTo(gem, s.model);
+    expect(sent).toMatchObject({ path: `/v1beta/models/${s.model}:generateContent`, action: 'generateContent' });
+    expect(sent!.body.model).toBeUndefined();
+    expect(sent!.body.generationConfig).toMatchObject({ maxOutputTokens: 5 });
+
+    before = await wallet(s.client);
+    let text = '';
+    for await (const e of await s.openai.responses.create({ model: s.model, input: 'Say tok.', max_output_tokens: 6, stream: true })) {
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    }
+    expect(text).toBe('tok '.repeat(6));
+    await expectBilled(s.client, s.model, before, cost(10, 6), { estimated: false, stream: true });
+    expect(sentTo(gem, s.model).at(-1)!.action).toBe('streamGenerateContent');
+  });
+
+  it('azure: openai SDK responses.create goes to the deployment as chat completions, non-stream and stream, billed exactly', async () => {
+    const s = await setup('azure', 'az-resp');
+    let before = await wallet(s.client);
+    const r = await s.openai.responses.create({ model: s.model, input: 'hi', max_output_tokens: 5 });
+    expect(r.output_text).toBe('tok '.repeat(5));
+    await expectBilled(s.client, s.model, before, cost(10, 5), { estimated: false, stream: false });
+    const sent = az.requests.filter((q) => q.deployment === s.model);
+    expect(sent.at(-1)!.path).toBe(`/openai/deployments/${s.model}/chat/completions`);
+
+    before = await wallet(s.client);
+    let text = '';
+    for await (const e of await s.openai.responses.create({ model: s.model, input: 'hi', max_output_tokens: 3, stream: true })) {
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    }
+    expect(text).toBe('tok '.repeat(3));
+    await expectBilled(s.client, s.model, before, cost(10, 3), { estimated: false, stream: true });
+  });
+});
+
 describe('vertex channels (Vertex AI)', () => {
   it('@google/genai generateContent and streaming: the service account gets one OAuth token (JWT bearer grant), reused', async () => {
     const s = await setup('vertex', 'vx');

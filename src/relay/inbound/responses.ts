@@ -57,11 +57,10 @@ export function parseResponsesRequest(raw: Buffer): ResponsesRequest {
 }
 
 const protocolOf = (ch: Channel) => providerOf(ch).protocol;
-/** OpenAI channels (passthrough) and Anthropic ones (translated). */
-// Passed through to OpenAI itself and OpenAI-compatible vendors (`openai` channels; Azure's Responses
-// endpoint is not wired), translated for Anthropic-wire channels.
+// Passed through to OpenAI itself and OpenAI-compatible vendors (`openai` channels); every other type
+// gets the request translated into its chat protocol (Anthropic Messages, Gemini generateContent, or
+// OpenAI chat completions for Azure, whose Responses endpoint is not wired).
 const passesResponses = (ch: Channel) => ch.type === 'openai';
-const servesResponses = (ch: Channel) => passesResponses(ch) || protocolOf(ch) === 'anthropic';
 
 const errorEvent = (message: string) => `event: error\ndata: ${JSON.stringify({ type: 'error', code: 'upstream_error', message, param: null, sequence_number: 0 })}\n\n`;
 
@@ -70,7 +69,7 @@ export async function responses(gw: Gateway, req: IncomingMessage, res: ServerRe
   const createdAt = Date.now();
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const r = parseResponsesRequest(await readBody(req, gw.config.MAX_BODY_BYTES));
-  const held = { model: r.model, stream: r.stream, bodyBytes: r.raw.length, maxTokens: r.maxTokens, choices: 1, accepts: servesResponses };
+  const held = { model: r.model, stream: r.stream, bodyBytes: r.raw.length, maxTokens: r.maxTokens, choices: 1 };
   await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relayResponses(gw, r, channels, bill, res, signal));
 }
 
@@ -80,16 +79,18 @@ async function relayResponses(gw: Gateway, r: ResponsesRequest, channels: Channe
   const body = (ch: Channel) => {
     const model = ch.modelMapping[r.model] ?? r.model;
     const p = protocolOf(ch);
-    const k = `${p}>${model}`;
+    const k = `${passesResponses(ch) ? 'responses' : p}>${model}`;
     let out = cache.get(k);
     if (out !== undefined) return out;
-    if (p === 'openai') {
+    if (passesResponses(ch)) {
       out = model === r.model ? r.raw : JSON.stringify({ ...r.body, model });
     } else {
       try {
         ir ??= decodeResponsesRequest(r.body);
         const cap = outputCapPerChoice(r.maxTokens, bill.ctx.price.maxOutputTokens, gw.settings.current.defaultMaxOutputTokens);
-        out = JSON.stringify({ ...(CODECS[p].encodeRequest(ir, { defaultMaxTokens: cap }) as object), model });
+        const encoded = CODECS[p].encodeRequest(ir, { defaultMaxTokens: cap }) as object;
+        // A Gemini-wire upstream takes the model (and streaming) in the URL: callUpstream's `call`.
+        out = JSON.stringify(p === 'gemini' ? encoded : { ...encoded, model });
       } catch (err) {
         throw err instanceof TranslationError ? untranslatable(err) : err;
       }
@@ -97,7 +98,7 @@ async function relayResponses(gw: Gateway, r: ResponsesRequest, channels: Channe
     cache.set(k, out);
     return out;
   };
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: (ch) => (passesResponses(ch) ? '/responses' : undefined), body });
+  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: (ch) => (passesResponses(ch) ? '/responses' : undefined), body, call: { model: r.model, stream: r.stream } });
   bill.channel = result.channel;
   bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
   const headers = { 'x-moleapi-request-id': bill.ctx.requestId };
