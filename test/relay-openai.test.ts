@@ -236,6 +236,25 @@ describe('OpenAI chat completions relay with billing', () => {
     const all = (await s.sdk.models.list()).data.map((m) => m.id);
     expect(all).toEqual(expect.arrayContaining([s.model, other]));
   });
+
+  it('GET /v1/models/{id} retrieves one model the key may use (OpenAI, Anthropic and Gemini shapes); others are 404 in the caller shape', async () => {
+    const s = await setup('retrieved');
+    const other = uniqueModel('notmine');
+    await addChannel(gw, { baseUrl: up.url, models: [other], apiKey: 'sk-up-other2' });
+    await setPrice(gw, other, PRICE);
+    const restricted = await s.client.post('/api/keys', { name: 'only-one', models: [s.model] });
+    expect(await s.sdk.models.retrieve(s.model)).toMatchObject({ id: s.model, object: 'model' });
+    await expect(sdkFor(restricted.body.key).models.retrieve(other)).rejects.toMatchObject({ status: 404, error: { code: 'model_not_found' } });
+    await expect(s.sdk.models.retrieve('no-such-model')).rejects.toMatchObject({ status: 404 });
+    const anthropicShape = await fetch(`${gw.url}/v1/models/${s.model}`, { headers: { 'x-api-key': s.key, 'anthropic-version': '2023-06-01' } });
+    expect(await anthropicShape.json()).toMatchObject({ type: 'model', id: s.model });
+    const gemini = await fetch(`${gw.url}/v1beta/models/${s.model}`, { headers: { 'x-goog-api-key': s.key } });
+    expect(await gemini.json()).toMatchObject({ name: `models/${s.model}` });
+    const missing = await fetch(`${gw.url}/v1beta/models/nope%E0%A4%A`, { headers: { 'x-goog-api-key': s.key } });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    expect((await fetch(`${gw.url}/v1/models/${s.model}`)).status).toBe(401);
+  });
 });
 
 describe('upstream failures', () => {

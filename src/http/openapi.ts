@@ -135,6 +135,19 @@ export function describeRelay(app: OpenAPIHono<Env>): void {
     responses: { 200: { description: 'OK', content: { 'application/json': { schema: ModelList } } }, 401: err('`invalid_api_key`') },
   });
   reg.registerPath({
+    method: 'get',
+    path: '/v1/models/{id}',
+    summary: "One model this API key may use (Anthropic's shape with anthropic-version; GET /v1beta/models/{model} gives Gemini's)",
+    tags: ['relay'],
+    security: keyAuth,
+    request: { params: z.object({ id: z.string() }) },
+    responses: {
+      200: { description: 'OK', content: { 'application/json': { schema: z.looseObject({ id: z.string(), object: z.literal('model') }) } } },
+      401: err('`invalid_api_key`'),
+      404: err('`model_not_found`: no such model, or the key may not use it'),
+    },
+  });
+  reg.registerPath({
     method: 'post',
     path: '/v1/messages',
     summary: 'Anthropic-compatible Messages, streaming or not (key as x-api-key or Authorization: Bearer)',

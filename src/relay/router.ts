@@ -14,19 +14,54 @@ export function isRelayPath(path: string): boolean {
   return path.startsWith('/v1/') || path === '/v1' || path.startsWith('/v1beta/');
 }
 
-async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, path: string) {
+type ModelFormat = 'gemini' | 'anthropic' | 'openai';
+
+// The caller's format: Gemini on /v1beta; Anthropic when anthropic-version is sent (product.md says with
+// x-api-key, but @anthropic-ai/sdk 1.x sends its key as Authorization: Bearer).
+const modelFormat = (req: IncomingMessage, path: string): ModelFormat =>
+  path.startsWith('/v1beta/') ? 'gemini' : req.headers['anthropic-version'] ? 'anthropic' : 'openai';
+
+const modelView = (format: ModelFormat, id: string) =>
+  format === 'gemini'
+    ? { name: `models/${id}`, displayName: id, supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'] }
+    : format === 'anthropic'
+      ? { type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }
+      : { id, object: 'model', created: 0, owned_by: 'moleapi' };
+
+/** The models the caller's key may use: served in its group, priced, and allowed by the key. */
+async function callerModels(gw: Gateway, req: IncomingMessage, query: string): Promise<string[]> {
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
-  const models = gw.channels.modelsIn(auth.key.group).filter((m) => gw.pricing.prices.has(m) && auth.allowModel(m));
-  // The caller's format: Gemini on /v1beta; Anthropic when anthropic-version is sent (product.md says with
-  // x-api-key, but @anthropic-ai/sdk 1.x sends its key as Authorization: Bearer).
-  if (path === '/v1beta/models') {
-    sendJson(res, 200, { models: models.map((id) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ['generateContent', 'streamGenerateContent'] })) });
-  } else if (req.headers['anthropic-version']) {
-    const data = models.map((id) => ({ type: 'model', id, display_name: id, created_at: '1970-01-01T00:00:00Z' }));
-    sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+  return gw.channels.modelsIn(auth.key.group).filter((m) => gw.pricing.prices.has(m) && auth.allowModel(m));
+}
+
+async function listModels(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, path: string) {
+  const models = await callerModels(gw, req, query);
+  const format = modelFormat(req, path);
+  if (format === 'gemini') {
+    sendJson(res, 200, { models: models.map((id) => modelView(format, id)) });
+  } else if (format === 'anthropic') {
+    const data = models.map((id) => modelView(format, id));
+    sendJson(res, 200, { data, has_more: false, first_id: models[0] ?? null, last_id: models.at(-1) ?? null });
   } else {
-    sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'moleapi' })) });
+    sendJson(res, 200, { object: 'list', data: models.map((id) => modelView(format, id)) });
   }
+}
+
+const safeDecode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** GET /v1/models/{id} and GET /v1beta/models/{model}: one model the key may use, else 404 in the caller's shape. */
+async function getModel(gw: Gateway, req: IncomingMessage, res: ServerResponse, query: string, path: string, id: string) {
+  const models = await callerModels(gw, req, query);
+  if (!models.includes(id)) {
+    throw new RelayError(404, 'model_not_found', `The model "${id}" does not exist or this API key may not use it. See GET /v1/models.`, 'not_found_error', 'model');
+  }
+  sendJson(res, 200, modelView(modelFormat(req, path), id));
 }
 
 export async function handleRelay(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -39,6 +74,9 @@ export async function handleRelay(gw: Gateway, req: IncomingMessage, res: Server
   try {
     if (route === 'POST /v1/chat/completions') return await chatCompletions(gw, req, res, query);
     if (route === 'GET /v1/models' || route === 'GET /v1beta/models') return await listModels(gw, req, res, query, route.slice(4));
+    // Model ids may hold slashes (OpenRouter's "vendor/model"); a malformed %-escape is simply not found.
+    const one = req.method === 'GET' ? /^\/(?:v1|v1beta)\/models\/(.+?)\/?$/.exec(path) : null;
+    if (one) return await getModel(gw, req, res, query, path, safeDecode(one[1]!));
     if (route === 'POST /v1/responses') return await responses(gw, req, res, query);
     if (Object.hasOwn(SURFACES, route)) return await relaySurface(gw, SURFACES[route]!, req, res, query);
     if (route === 'POST /v1/messages') return await messages(gw, req, res, query);
