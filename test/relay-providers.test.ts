@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costOf, type Price } from '../src/pricing/cost.ts';
 import { startFakeAzure, type FakeAzure } from './fakes/azure-upstream.ts';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-upstream.ts';
+import { TOKENS_PER_INPUT } from './fakes/openai-surfaces.ts';
 import type { ApiClient } from './helpers/api.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 
@@ -298,6 +299,34 @@ describe('azure channels (Azure OpenAI)', () => {
     expect((await wallet(s.client)).balance.quota).toBe(before.balance.quota);
     const ch = (await gw.admin.get('/api/admin/channels')).body.items.find((c: any) => c.name === `ch-${s.model}`);
     expect(ch).toMatchObject({ status: 'auto_disabled', statusReason: expect.stringContaining('401') });
+  });
+});
+
+describe('azure channels serve the other OpenAI surfaces under the deployment', () => {
+  it('embeddings and legacy completions go to /openai/deployments/{deployment}/…?api-version, billed on the usage', async () => {
+    const s = await setup('azure', 'az-emb', { config: { apiVersion: '2024-10-21', deployments: {} } });
+    const deployment = `${s.model}-emb`;
+    const id = (await gw.admin.get('/api/admin/channels')).body.items.find((c: any) => c.name === `ch-${s.model}`).id;
+    await gw.admin.patch(`/api/admin/channels/${id}`, { config: { deployments: { [s.model]: deployment } } });
+    let before = await wallet(s.client);
+    const e = await s.openai.embeddings.create({ model: s.model, input: ['one', 'two'] });
+    expect(e.data).toHaveLength(2);
+    await expectBilled(s.client, s.model, before, cost(2 * TOKENS_PER_INPUT, 0), { promptTokens: 2 * TOKENS_PER_INPUT, estimated: false });
+    const sent = az.requests.filter((q) => q.deployment === deployment);
+    expect(sent.at(-1)!.path).toBe(`/openai/deployments/${deployment}/embeddings`);
+    expect(sent.at(-1)!.query.get('api-version')).toBe('2024-10-21');
+    expect(sent.at(-1)!.headers['api-key']).toBe(`ak-${s.model}`);
+
+    before = await wallet(s.client);
+    const c = await s.openai.completions.create({ model: s.model, prompt: 'Say tok', max_tokens: 4 });
+    expect(c.choices[0]!.text.length).toBeGreaterThan(0);
+    expect(az.requests.filter((q) => q.deployment === deployment).at(-1)!.path).toBe(`/openai/deployments/${deployment}/completions`);
+    const after = await eventually(async () => {
+      const w = await wallet(s.client);
+      expect(w.requestCount).toBe(before.requestCount + 1);
+      return w;
+    });
+    expect(after.balance.quota).toBe(before.balance.quota - cost(c.usage!.prompt_tokens, c.usage!.completion_tokens));
   });
 });
 

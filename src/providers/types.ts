@@ -19,6 +19,11 @@ export interface Provider {
   bareOriginPrefix: string;
   /** Chat endpoint path (after the base URL's path) for one call; may carry a query. */
   chatPath(ch: Channel, t: UpstreamTarget): string;
+  /**
+   * Path of one of OpenAI's other surfaces (`/embeddings`, `/completions`, …) for an OpenAI-wire type
+   * that puts them elsewhere (Azure: under the deployment). Absent: the surface's own path.
+   */
+  surfacePath?(ch: Channel, model: string, path: string): string;
   /** Headers for one upstream call with one of the channel's keys (Vertex fetches an OAuth token). */
   headers(ch: Channel, key: string): Record<string, string> | Promise<Record<string, string>>;
   /** The channel's key is one secret over several lines (a service-account JSON), not one key per line. */

@@ -1,6 +1,6 @@
 // A fake Azure OpenAI upstream: Azure's paths and auth in front of the fake OpenAI upstream (Azure
-// answers in OpenAI's chat completions format, JSON and SSE). It requires
-//   POST /openai/deployments/{deployment}/chat/completions?api-version=YYYY-MM-DD[-preview]
+// answers in OpenAI's formats, JSON and SSE). It requires
+//   POST /openai/deployments/{deployment}/{chat/completions | completions | embeddings | images/generations}?api-version=YYYY-MM-DD[-preview]
 //   (no api-version: 404 Resource not found, as Azure answers), the key as `api-key` (missing or
 //   starting with `revoked`: 401 with Azure's error body),
 // then answers as the OpenAI fake does for a model named like the deployment (so `error500`,
@@ -19,7 +19,7 @@ export interface FakeAzure {
   close(): Promise<void>;
 }
 
-const ROUTE = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/;
+const ROUTE = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings|images\/generations)$/;
 const azureError = (code: string, message: string) => JSON.stringify({ error: { code, message } });
 
 export async function startFakeAzure(): Promise<FakeAzure> {
@@ -40,7 +40,7 @@ export async function startFakeAzure(): Promise<FakeAzure> {
       } catch {
         return json(400, azureError('BadRequest', 'Invalid JSON'));
       }
-      request(`${openai.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer azure-fake' }, body: JSON.stringify(body) }).then(
+      request(`${openai.url}/v1/${ROUTE.exec(rec.path)![2]}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer azure-fake' }, body: JSON.stringify(body) }).then(
         (up) => {
           res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'application/json'), 'apim-request-id': `apim-${rec.deployment}` });
           up.body.pipe(res);

@@ -5,7 +5,7 @@
 // A surface only says how to check its body, where the upstream endpoint is, and what its answer's
 // generated text is.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Channel } from '../../channels/registry.ts';
+import { providerOf, type Channel } from '../../channels/registry.ts';
 import type { Gateway } from '../../gateway.ts';
 import { authorize } from '../auth.ts';
 import { readBody } from '../body.ts';
@@ -169,8 +169,8 @@ export const SURFACES: Record<string, Surface> = {
 };
 
 /** Channels these surfaces pass through to: OpenAI-compatible ones. */
-// OpenAI itself and OpenAI-compatible vendors; Azure's paths for these surfaces are not wired.
-const speaksOpenAI = (ch: Channel) => ch.type === 'openai';
+// OpenAI itself, OpenAI-compatible vendors, and OpenAI-wire types that place these surfaces elsewhere (Azure).
+const servesSurfaces = (ch: Channel) => ch.type === 'openai' || providerOf(ch).surfacePath !== undefined;
 
 function parseJson(raw: Buffer): Record<string, unknown> {
   let body: unknown;
@@ -202,7 +202,7 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
     r = surface.parse(body, new Set());
     bodyFor = (model) => (model === r.model && !r.extra ? raw : JSON.stringify({ ...body, ...r.extra, model }));
   }
-  const held = { model: r.model, stream: r.stream, bodyBytes: raw.length, maxTokens: r.maxTokens, choices: r.choices, accepts: speaksOpenAI };
+  const held = { model: r.model, stream: r.stream, bodyBytes: raw.length, maxTokens: r.maxTokens, choices: r.choices, accepts: servesSurfaces };
   const headers = { 'content-type': upstreamType, accept: '*/*' };
   await runHeld(gw, auth, held, res, startedAt, createdAt, async (channels, bill, signal) => {
     const cache = new Map<string, Buffer | string>();
@@ -212,7 +212,7 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
       if (out === undefined) cache.set(model, (out = bodyFor(model)));
       return out;
     };
-    const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: () => surface.path, body, headers: () => headers });
+    const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: (ch) => providerOf(ch).surfacePath?.(ch, ch.modelMapping[r.model] ?? r.model, surface.path) ?? surface.path, body, headers: () => headers });
     bill.channel = result.channel;
     bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
     const promptEstimate = () => countTokens(r.promptText);
