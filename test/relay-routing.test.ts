@@ -3,7 +3,9 @@
 // (mid-stream cut, idle stall) the stream ends with an in-band error and the delivered part is billed.
 // Channels are auto-disabled after N of M failures, or at once on a 401/403, with the reason shown in
 // the channel list (and seen by another instance on PostgreSQL); probes and the test action re-enable.
+import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic-upstream.ts';
@@ -13,6 +15,7 @@ import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway
 
 const FIRST_BYTE_MS = 400;
 const IDLE_MS = 600;
+const CONNECT_MS = 300;
 let gw: TestGateway;
 let oai: FakeOpenAI;
 let ant: FakeAnthropic;
@@ -21,7 +24,7 @@ const MSG = [{ role: 'user', content: 'hi' }];
 
 beforeAll(async () => {
   [oai, ant] = await Promise.all([startFakeOpenAI(), startFakeAnthropic()]);
-  gw = await startGateway({ env: { UPSTREAM_TIMEOUT_MS: String(FIRST_BYTE_MS), UPSTREAM_BODY_TIMEOUT_MS: String(IDLE_MS), UPSTREAM_MAX_ATTEMPTS: '3' } });
+  gw = await startGateway({ env: { UPSTREAM_TIMEOUT_MS: String(FIRST_BYTE_MS), UPSTREAM_BODY_TIMEOUT_MS: String(IDLE_MS), UPSTREAM_MAX_ATTEMPTS: '3', UPSTREAM_CONNECT_TIMEOUT_MS: String(CONNECT_MS) } });
   const res = await gw.admin.patch('/api/admin/settings', { channelFailureThreshold: 3, channelFailureWindow: 5, channelProbeIntervalSeconds: 1 });
   expect(res.status).toBe(200);
 });
@@ -108,6 +111,28 @@ async function switchable() {
   return { state, url, close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))) };
 }
 
+/**
+ * A port whose TCP handshake never completes: a socket listening with a backlog of 0 that never
+ * accepts, its one queue slot taken by our own first connection, so the kernel drops further SYNs.
+ * (Node's servers always accept, so the listener is a python3 process.)
+ */
+async function blackholePort(): Promise<{ url: string; close(): void }> {
+  const child = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket();s.bind(("127.0.0.1",0));s.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('error', reject);
+  });
+  const filler = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r) => filler.once('connect', () => r()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      filler.destroy();
+      child.kill();
+    },
+  };
+}
+
 /** A port nothing listens on (connection refused). */
 async function closedPort(): Promise<string> {
   const s = http.createServer();
@@ -135,6 +160,25 @@ describe('before the first byte: the next channel, never the one that failed', (
     expect(w.balance.quota).toBe(1_000_000 - (10 + 3 * 4));
     const logs = await u.client.get(`/api/logs?model=${model}`);
     expect(logs.body.items[0]).toMatchObject({ channelId: ids[1], status: 200 });
+  });
+
+  it('connect timeout (UPSTREAM_CONNECT_TIMEOUT_MS: the handshake never completes) → the next channel answers, billed once', async () => {
+    const hole = await blackholePort();
+    try {
+      const { model, ids } = await channels(gw, [{ tag: 'hole', baseUrl: hole.url }, { tag: 'plain' }]);
+      const u = await createUserWithKey(gw, { balance: 1_000_000 });
+      const started = Date.now();
+      const res = await chat(gw, u.key, model);
+      expect(res.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(FIRST_BYTE_MS + 5_000); // not the default 10 s connect timeout
+      const w = await settled(u.client, 1);
+      expect(w.balance.quota).toBe(1_000_000 - (10 + 3 * 4));
+      expect((await u.client.get(`/api/logs?model=${model}`)).body.items[0]).toMatchObject({ channelId: ids[1], status: 200 });
+      const listed = (await gw.admin.get('/api/admin/channels')).body.items.find((c: any) => c.id === ids[0]);
+      expect(listed.recentFailures).toBeGreaterThanOrEqual(1);
+    } finally {
+      hole.close();
+    }
   });
 
   it("a 429's retry-after puts the channel at the back of the order until it passed", async () => {
