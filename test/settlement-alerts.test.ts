@@ -63,6 +63,7 @@ async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promi
 
 /** Every outbox row of one kind of alert for this user or key, however it ends. */
 async function alertRows(prefix: string): Promise<Array<{ dedupe_key: string; status: string }>> {
+  await gw.settled(); // on PostgreSQL the answer goes out before its settlement (and its alert) commits
   return gw.gateway.db.all(`SELECT dedupe_key, status FROM outbox WHERE dedupe_key LIKE ? ORDER BY id`, [`${prefix}%`]);
 }
 
