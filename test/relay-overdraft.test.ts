@@ -27,8 +27,8 @@ afterAll(async () => {
   await Promise.all([oai?.close(), ant?.close()]);
 });
 
-async function setup(type: 'openai' | 'anthropic', balance = BALANCE) {
-  const model = `od${process.pid}n${++seq}-flood`;
+async function setup(type: 'openai' | 'anthropic', balance = BALANCE, behaviour = 'flood') {
+  const model = `od${process.pid}n${++seq}-${behaviour}`;
   await addChannel(gw, { name: model, type, baseUrl: type === 'openai' ? oai.url : ant.url, models: [model] });
   await setPrice(gw, model, { input: '2', output: '8' });
   const u = await createUserWithKey(gw, { balance });
@@ -85,6 +85,17 @@ describe('stream overdraft cut-off', () => {
     expect(res.status).toBe(200);
     await expectCutOff(u, u.model, await res.text(), /data: \{"error":\{"message":"Your balance ran out[^"]*","type":"insufficient_quota","param":null,"code":"insufficient_quota"\}\}\n\n$/);
     expect(oai.requests.find((r) => r.body?.model === u.model)?.aborted).toBe(true); // the upstream was stopped
+  });
+
+  it.each([
+    ['OpenAI caller, OpenAI channel (passthrough)', 'openai', openaiCall, /"code":"insufficient_quota"\}\}\n\n$/],
+    ['Anthropic caller, Anthropic channel (passthrough)', 'anthropic', anthropicCall, /"type":"billing_error"/],
+    ['Anthropic caller, OpenAI channel (translated)', 'openai', anthropicCall, /"type":"billing_error"/],
+  ] as const)('%s, many chunks in one read (the provider wrote them at once): still cut within one chunk, not one read', async (_name, type, call, pattern) => {
+    const u = await setup(type, BALANCE, 'floodburst');
+    const res = await call(u.key, u.model);
+    expect(res.status).toBe(200);
+    await expectCutOff(u, u.model, await res.text(), pattern);
   });
 
   it('Anthropic caller, Anthropic channel (passthrough): ended with an in-band billing_error event', async () => {

@@ -46,6 +46,7 @@ describe('one write per request', () => {
   it('a served request writes one usage-log row carrying the balance after it, and no ledger entry', async () => {
     const { userId, key } = await createUserWithKey(gw, { balance: 100_000 });
     const ids = [await ask(key, 8), await ask(key, 3), await ask(key, 5)];
+    await gw.settled(); // on PostgreSQL the answer goes out before its settlement commits
     const db = gw.gateway.db;
     const rows = await db.all<{ request_id: string; cost: number; balance_after: number }>(
       'SELECT request_id, cost, balance_after FROM usage_logs WHERE user_id = ? ORDER BY id',
@@ -67,6 +68,7 @@ describe('one write per request', () => {
   it('request ids are unique in the usage log (the charge\'s unique reference)', async () => {
     const { userId, keyId, key } = await createUserWithKey(gw, { balance: 100_000 });
     const id = await ask(key, 2);
+    await gw.settled();
     await expect(
       gw.gateway.db.run(
         `INSERT INTO usage_logs (request_id, user_id, key_id, key_name, model, group_name, cost, duration_ms, stream, status, created_at, balance_after)

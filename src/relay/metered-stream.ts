@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../pricing/cost.ts';
 import type { RequestBill } from './bill.ts';
+import { eventSlices } from './sse-split.ts';
 import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, CountingDecoder, EventFramer, NO_OUTPUT } from './stream-meter.ts';
@@ -123,20 +124,25 @@ export async function pipeMeteredStream(
   let overdrawn = false;
   try {
     for await (const chunk of upstream) {
-      if (framer) {
-        const whole = framer.push(chunk as Buffer);
-        if (whole) {
-          tr.push(whole);
-          await write(whole);
+      const buf = chunk as Buffer;
+      // Near the ceiling a read is metered event by event: the overdraft stays within one event.
+      for (const piece of bill.spend?.mayPass(delivered, buf.length) ? eventSlices(buf) : [buf]) {
+        if (framer) {
+          const whole = framer.push(piece);
+          if (whole) {
+            tr.push(whole);
+            await write(whole);
+          }
+        } else {
+          await write(tr.push(piece));
         }
-      } else {
-        await write(tr.push(chunk as Buffer));
+        if (signal.aborted) break;
+        if (bill.spend && !tr.closed && (await bill.spend.passed(delivered))) {
+          overdrawn = true;
+          break;
+        }
       }
-      if (signal.aborted) break;
-      if (bill.spend && !tr.closed && (await bill.spend.passed(delivered))) {
-        overdrawn = true;
-        break;
-      }
+      if (overdrawn || signal.aborted) break;
     }
     if (overdrawn) {
       status = OVERDRAWN_STATUS;

@@ -58,6 +58,16 @@ export class SpendCeiling {
     return costOf(this.price, this.multiplier, u) > this.ceiling;
   }
 
+  /**
+   * Whether delivering `extraBytes` more could pass the ceiling by the cheap bound. The caller then
+   * meters that read event by event, so the overdraft stays within one event however many the
+   * provider packed into one read.
+   */
+  mayPass(d: DeliveredSoFar, extraBytes: number): boolean {
+    const prompt = d.knownPrompt() ?? this.prompt ?? { promptTokens: this.promptUpper, completionTokens: 0, cachedTokens: 0 };
+    return this.counted + (d.upperBytes + extraBytes - this.countedAtBytes) > this.allowed(prompt);
+  }
+
   /** Most completion tokens within the ceiling after `prompt` (a binary search: cost rounds up). */
   private allowed(prompt: TokenUsage): number {
     const key = `${prompt.promptTokens}/${prompt.cachedTokens}/${prompt.cacheWriteTokens ?? 0}`;

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { RequestBill } from './bill.ts';
 import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
+import { eventSlices } from './sse-split.ts';
 import { OpenAIStreamTap } from './sse-tap.ts';
 import { estimatePromptTokens } from './tokens.ts';
 
@@ -53,13 +54,18 @@ export async function pipeStream(
         bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
         first = false;
       }
-      const out = tap.push(chunk as Buffer);
-      if (out && !res.write(out)) await drained(res, signal);
-      if (signal.aborted) break;
-      if (bill.spend && (await bill.spend.passed(delivered))) {
-        overdrawn = true;
-        break;
+      const buf = chunk as Buffer;
+      // Near the ceiling a read is metered event by event: the overdraft stays within one event.
+      for (const piece of bill.spend?.mayPass(delivered, buf.length) ? eventSlices(buf) : [buf]) {
+        const out = tap.push(piece);
+        if (out && !res.write(out)) await drained(res, signal);
+        if (signal.aborted) break;
+        if (bill.spend && (await bill.spend.passed(delivered))) {
+          overdrawn = true;
+          break;
+        }
       }
+      if (overdrawn || signal.aborted) break;
     }
     if (overdrawn) {
       status = OVERDRAWN_STATUS;

@@ -17,6 +17,7 @@
 //   stall      stream: message_start and one delta, then silence until the client leaves;
 //              JSON: never answers
 //   delay      waits 300 ms (or N ms for `delayN`) then answers normally
+//   floodburst stream: FLOOD_EVENTS deltas of FLOOD_TEXT and the usage, all in one write
 //   flood      stream (a misbehaving provider ignoring max_tokens): up to FLOOD_EVENTS deltas of
 //              FLOOD_TEXT, one every 2 ms, then the usage; stops early when the client leaves
 import { startFakeServer, type FakeServer, type RecordedRequest } from './fake-http.ts';
@@ -118,6 +119,19 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
         for (let i = 0; i < 3; i++) ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok ' } });
         later(50, destroy);
+        return;
+      }
+      if (model.includes('floodburst') && stream) {
+        // Every delta in one write: the gateway reads many events in one buffer.
+        streamHead();
+        res.cork();
+        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
+        for (let i = 0; i < FLOOD_EVENTS; i++) ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: FLOOD_TEXT } });
+        ev('content_block_stop', { index: 0 });
+        ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: FLOOD_EVENTS * 40 } });
+        ev('message_stop', {});
+        res.uncork();
+        res.end();
         return;
       }
       if (model.includes('flood') && stream) {

@@ -20,6 +20,7 @@
 //   toolcall   with `tools` in the request: one call of the first tool, arguments {"city":"Paris"}, usage {10, 5}
 // 429 answers carry `retry-after: 1`, as OpenAI's do. The other surfaces (/responses, /completions,
 // /embeddings, images, audio, /moderations, /rerank) are in openai-surfaces.ts.
+//   floodburst stream: FLOOD_EVENTS content chunks of FLOOD_TEXT in one write, then the usage when asked
 //   flood      stream (a misbehaving provider ignoring max_tokens): up to FLOOD_EVENTS content chunks
 //              of FLOOD_TEXT, one every 2 ms, then the usage when asked; stops when the client leaves
 // Like OpenAI it honours `n` (n choices, usage counts all of them). A request body field `fake_usage`
@@ -283,6 +284,12 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         return;
       }
 
+      if (model.includes('floodburst') && stream) {
+        // Every chunk in one write: the gateway reads many events in one buffer.
+        startStream();
+        res.write(Array.from({ length: FLOOD_EVENTS }, (_, i) => `data: ${chunk(wordDelta(i), null).replace('"tok "', JSON.stringify(FLOOD_TEXT))}\n\n`).join(''));
+        return finishStream(FLOOD_EVENTS * 40, 'stop');
+      }
       if (model.includes('flood') && stream) {
         startStream();
         let sent = 0;
