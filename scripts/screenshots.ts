@@ -103,6 +103,8 @@ async function seedAdminPages(gw: TestGateway) {
     alice.post('/api/wallet/invoices', { orderNos: [transfer.orderNo], type: 'standard', title: 'Alice Analytics Ltd.', taxId: '91310000MA1FL8XQ30', email: 'finance@alice.example', lineItem: 'Information technology services' }),
     'invoice',
   );
+  // The invoice above was requested at once; the pages show the usual 7-day rule.
+  await must(gw.admin.patch('/api/admin/settings', { invoiceDelayDays: 7 }), 'settings');
   const codes = await must(gw.admin.post('/api/admin/redemption-codes', { name: 'Launch week', usd: '5', count: 20, expiresAt: new Date(Date.now() + 30 * 86_400_000).toISOString() }), 'codes');
   const carol = new ApiClient(gw.url);
   await carol.login('carol', PASSWORD);
