@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { AnthropicStreamTap } from './anthropic-tap.ts';
 import type { RequestBill } from './bill.ts';
 import { chargeMetered, CUT, deliveredUsage, EARLY } from './metered-stream.ts';
+import { eventSlices } from './sse-split.ts';
 import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, EventFramer } from './stream-meter.ts';
@@ -50,16 +51,21 @@ export async function pipeAnthropicStream(
   let overdrawn = false;
   try {
     for await (const chunk of upstream) {
-      const whole = framer.push(chunk as Buffer);
-      if (whole) {
-        tap.push(whole);
-        await write(whole);
+      const buf = chunk as Buffer;
+      // Near the ceiling a read is metered event by event: the overdraft stays within one event.
+      for (const piece of bill.spend?.mayPass(delivered, buf.length) ? eventSlices(buf) : [buf]) {
+        const whole = framer.push(piece);
+        if (whole) {
+          tap.push(whole);
+          await write(whole);
+        }
+        if (signal.aborted) break;
+        if (bill.spend && !tap.closed && (await bill.spend.passed(delivered))) {
+          overdrawn = true;
+          break;
+        }
       }
-      if (signal.aborted) break;
-      if (bill.spend && !tap.closed && (await bill.spend.passed(delivered))) {
-        overdrawn = true;
-        break;
-      }
+      if (overdrawn || signal.aborted) break;
     }
     if (overdrawn) {
       status = OVERDRAWN_STATUS;
