@@ -30,8 +30,8 @@ export interface Delivered {
  * at all: our count, flagged estimated; nothing delivered: the hold is released.
  */
 /** What chargeMetered would bill for a stream that ends now, incomplete (the spend ceiling's count). */
-async function deliveredUsage(usage: Usage | undefined, counter: CountingDecoder, promptEstimate: () => Promise<number>): Promise<TokenUsage> {
-  const counted = (await countTokens(counter.text)) + Math.ceil(counter.uncountedBytes / 4);
+export async function deliveredUsage(usage: Usage | undefined, d: { text: string; bytes: number }, promptEstimate: () => Promise<number>): Promise<TokenUsage> {
+  const counted = (await countTokens(d.text)) + Math.ceil(d.bytes / 4);
   const b = usage ? billableUsage(usage) : null;
   if (b && typeof b !== 'string') return { ...b, completionTokens: Math.max(b.completionTokens, counted) };
   return { promptTokens: await promptEstimate(), completionTokens: counted, cachedTokens: 0 };
@@ -85,8 +85,8 @@ export interface MeteredStream {
   promptEstimate: () => Promise<number>;
 }
 
-const CUT = 'The upstream provider interrupted the stream. The delivered part is billed.';
-const EARLY = 'The upstream provider interrupted the stream (it ended before the response was complete). The delivered part is billed.';
+export const CUT = 'The upstream provider interrupted the stream. The delivered part is billed.';
+export const EARLY = 'The upstream provider interrupted the stream (it ended before the response was complete). The delivered part is billed.';
 
 /**
  * Pipes a provider's SSE stream to the caller. A cut or an early end gets one in-band error event
@@ -115,7 +115,7 @@ export async function pipeMeteredStream(
     get upperBytes() {
       return counter.upperBytes;
     },
-    usage: () => deliveredUsage(tr.usage, counter, promptEstimate),
+    usage: () => deliveredUsage(tr.usage, { text: counter.text, bytes: counter.uncountedBytes }, promptEstimate),
     knownPrompt: () => {
       const b = tr.usage ? billableUsage(tr.usage) : null;
       return b && typeof b !== 'string' ? { ...b, completionTokens: 0 } : null;

@@ -6,10 +6,13 @@ const LF = 10;
 const CR = 13;
 const USAGE_KEY = Buffer.from('"usage"');
 const DATA_FIELD = Buffer.from('data:');
-/** Events kept as raw bytes for a count at the end; past this they are reduced to their text as they pass. */
-const RETAIN_BYTES = 1024 * 1024;
-/** Most generated text kept for counting; the rest is counted by its size. */
-const TEXT_CHARS = 4 * 1024 * 1024;
+/**
+ * Events kept as raw bytes for a count at the end; past this they are reduced to their text as they
+ * pass. With TEXT_CHARS this bounds what a stream holds for a fallback count, however long it runs.
+ */
+export const RETAIN_BYTES = 256 * 1024;
+/** Most generated text kept for counting; the rest is estimated from its UTF-8 size (4 bytes a token). */
+export const TEXT_CHARS = 256 * 1024;
 /** Largest single event held while waiting for its end: an upstream that never ends one cannot fill memory. */
 export const MAX_EVENT_BYTES = 16 * 1024 * 1024;
 
@@ -43,6 +46,7 @@ export class OpenAIStreamTap {
 
   private retained: Buffer[] = [];
   private retainedBytes = 0;
+  private reducing = false; // past RETAIN_BYTES: events are reduced to their text as they pass
   private text = '';
   private uncountedBytes = 0;
   private jsonEvents = 0;
@@ -132,14 +136,21 @@ export class OpenAIStreamTap {
   async completion(): Promise<{ tokens: number; events: number }> {
     for (const ev of this.retained) this.keepText(ev);
     this.retained = [];
+    this.retainedBytes = 0;
     const tokens = (await countTokens(this.text)) + Math.ceil(this.uncountedBytes / 4);
     return { tokens, events: this.jsonEvents };
+  }
+
+  /** What the tap holds for a fallback count: raw event bytes plus kept text characters. */
+  get retainedSize(): number {
+    return this.retainedBytes + this.text.length;
   }
 
   /** From now on each event's text is read as it passes (the spend ceiling is near). */
   near(): void {
     for (const ev of this.retained) this.keepText(ev); // in order, before the events still to come
     this.retained = [];
+    this.retainedBytes = 0;
     this.exact = true;
   }
 
@@ -176,6 +187,7 @@ export class OpenAIStreamTap {
   }
 
   private retain(event: Buffer): void {
+    if (this.reducing) return this.keepText(event);
     if (this.retainedBytes + event.length <= RETAIN_BYTES) {
       this.retained.push(event);
       this.retainedBytes += event.length;
@@ -184,7 +196,8 @@ export class OpenAIStreamTap {
     // A long stream: from here on keep only the text (and nothing at all past TEXT_CHARS).
     for (const ev of this.retained) this.keepText(ev);
     this.retained = [];
-    this.retainedBytes = RETAIN_BYTES + 1;
+    this.retainedBytes = 0;
+    this.reducing = true;
     this.keepText(event);
   }
 
@@ -217,7 +230,7 @@ function isDone(event: Buffer): boolean {
 }
 
 /** The event's data (its data lines joined), parsed as JSON; undefined when absent, [DONE] or not JSON. */
-function parseData(event: Buffer): any {
+export function parseData(event: Buffer): any {
   let data = '';
   let seen = false;
   for (const line of event.toString('utf8').split(/\r\n|\r|\n/)) {

@@ -6,10 +6,8 @@ import type { TokenUsage } from '../pricing/cost.ts';
 import { TranslationError } from './translate/errors.ts';
 import type { Usage } from './translate/ir.ts';
 import type { StreamDecoder, StreamEncoder } from './translate/stream.ts';
+import { TEXT_CHARS } from './sse-tap.ts';
 import { MAX_USAGE_TOKENS } from './usage.ts';
-
-/** Most delivered text kept for counting; the rest is counted by its size (as the OpenAI tap does). */
-const TEXT_CHARS = 4 * 1024 * 1024;
 
 /**
  * The billable form of a provider's usage, or a reason to refuse it. Usage.inputTokens includes

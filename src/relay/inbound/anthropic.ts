@@ -14,10 +14,10 @@ import { readBody } from '../body.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
 import { readLimited } from '../read-limited.ts';
 import { RelayError, sendJson } from '../respond.ts';
-import { chargeMetered, pipeMeteredStream } from '../metered-stream.ts';
+import { chargeMetered } from '../metered-stream.ts';
+import { pipeAnthropicStream } from '../anthropic-passthrough.ts';
 import { countTokens, estimatePromptTokens } from '../tokens.ts';
 import { decodeAnthropicUsage } from '../translate/anthropic-response.ts';
-import { AnthropicStreamDecoder } from '../translate/anthropic-stream.ts';
 import { callUpstream, isRefusal } from '../upstream.ts';
 import { answerTranslated, translatedBodies, type Caller } from '../chat-translated.ts';
 
@@ -127,13 +127,11 @@ async function relayMessages(
   }
   const contentType = String(result.response.headers['content-type'] ?? '');
   if (msg.stream && contentType.includes('text/event-stream')) {
-    const metered = {
-      decoder: new AnthropicStreamDecoder(),
-      encoder: null,
+    const passthrough = {
       errorEvent: (message: string, kind: 'upstream' | 'quota') => anthropicErrorEvent(kind === 'quota' ? 'billing_error' : 'api_error', message),
       promptEstimate: () => promptEstimate(msg),
     };
-    await pipeMeteredStream(metered, result.response.body, bill, res, signal, idHeader);
+    await pipeAnthropicStream(passthrough, result.response.body, bill, res, signal, idHeader);
     return;
   }
   const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
