@@ -38,6 +38,10 @@ export async function launchBrowser(viewport = { width: 1280, height: 860 }): Pr
 
 /** axe violations of impact serious or critical on the page as it is now, described for a failure message. */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
+  // A toast or dialog still fading in has a contrast of its own half-way: judge the page at rest.
+  await page
+    .waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getTiming().iterations === Infinity), undefined, { timeout: 3000 })
+    .catch(() => undefined);
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
