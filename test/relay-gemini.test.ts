@@ -1,5 +1,5 @@
 // Inbound Gemini generateContent end to end: the official @google/genai SDK → the gateway → a fake
-// OpenAI or Anthropic upstream (translated; gemini and vertex channels are in relay-providers.test.ts). Every call moves
+// OpenAI or Anthropic upstream (translated; gemini and vertex channels are in relay-providers-*.test.ts). Every call moves
 // the wallet by exactly the price-table cost; errors come back in Google's shape.
 import { GoogleGenAI } from '@google/genai';
 import { countTokens } from 'gpt-tokenizer';
