@@ -1,107 +1,27 @@
 // Inbound Anthropic Messages end to end: the official @anthropic-ai/sdk → the gateway → a fake
 // Anthropic upstream (passthrough) or a fake OpenAI upstream (translated). Every call must move the
-// wallet by exactly the price-table cost, and errors must come back in Anthropic's shape.
+// wallet by exactly the price-table cost, and errors must come back in Anthropic's shape. The openai
+// SDK against an anthropic channel is in relay-anthropic-chat.test.ts.
 import Anthropic from '@anthropic-ai/sdk';
 import { countTokens } from 'gpt-tokenizer';
-import OpenAI, { APIError } from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { costOf, type Price } from '../src/pricing/cost.ts';
-import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic-upstream.ts';
-import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import type { ApiClient } from './helpers/api.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { describe, expect, it } from 'vitest';
+import { cost, HELLO, sdkFor, setup, WEATHER_TOOL } from './helpers/anthropic-caller.ts';
+import { eventually, expectBilled, wallet } from './helpers/billing.ts';
+import { useChatFakes } from './helpers/chat-fakes.ts';
+import { createUserWithKey } from './helpers/gateway.ts';
 
-let gw: TestGateway;
-let ant: FakeAnthropic;
-let oai: FakeOpenAI;
-let seq = 0;
-
-// USD per 1M tokens: 1 point per input token, 4 per output token, 0.1 per cached read, 1.25 per cache write.
-const PRICE = { input: '2', output: '8', cachedInput: '0.2', cacheWrite: '2.5' };
-const PRICE_TABLE: Price = { input: 2_000_000n, output: 8_000_000n, cachedInput: 200_000n, cacheWrite: 2_500_000n, perRequest: null, maxOutputTokens: null };
-const cost = (u: { promptTokens: number; completionTokens: number; cachedTokens?: number; cacheWriteTokens?: number }) =>
-  costOf(PRICE_TABLE, 1_000_000n, { cachedTokens: 0, ...u });
-
-beforeAll(async () => {
-  [ant, oai] = await Promise.all([startFakeAnthropic(), startFakeOpenAI()]);
-  gw = await startGateway();
-});
-afterAll(async () => {
-  await gw?.close();
-  await ant?.close();
-  await oai?.close();
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(50);
-    }
-  }
-}
-
-interface Setup {
-  model: string;
-  upstreamKey: string;
-  client: ApiClient;
-  key: string;
-  sdk: Anthropic;
-}
-
-type Kind = 'anthropic' | 'openai';
-
-async function setup(kind: Kind, tag: string, balance = 1_000_000): Promise<Setup> {
-  const model = `c${process.pid}n${++seq}t${Date.now() % 100000}-${tag}`;
-  const upstreamKey = `sk-upstream-${model}`;
-  await addChannel(gw, { name: `ch-${model}`, type: kind, baseUrl: kind === 'anthropic' ? ant.url : oai.url, models: [model], apiKey: upstreamKey });
-  await setPrice(gw, model, PRICE);
-  const user = await createUserWithKey(gw, { balance });
-  return { model, upstreamKey, client: user.client, key: user.key, sdk: sdkFor(user.key) };
-}
-
-const sdkFor = (key: string, opts: Record<string, unknown> = {}) => new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0, timeout: 20_000, ...opts });
-
-async function wallet(client: ApiClient) {
-  const res = await client.get('/api/wallet');
-  expect(res.status).toBe(200);
-  return res.body;
-}
-
-/** Waits for the request to settle; asserts the wallet, the ledger and the log row all show `expected`. */
-async function expectBilled(s: Setup, before: any, expected: number, row: Record<string, unknown> = {}) {
-  const after = await eventually(async () => {
-    const w = await wallet(s.client);
-    expect(w.held.quota).toBe(0);
-    expect(w.requestCount).toBe(before.requestCount + 1);
-    return w;
-  });
-  expect(after.balance.quota).toBe(before.balance.quota - expected);
-  const ledger = await s.client.get('/api/wallet/ledger?pageSize=200');
-  expect(ledger.body.items.filter((e: any) => e.kind === 'usage').map((e: any) => e.amount.quota)).toEqual([-expected]);
-  const logs = await s.client.get(`/api/logs?model=${encodeURIComponent(s.model)}`);
-  expect(logs.body.items).toHaveLength(1);
-  expect(logs.body.items[0]).toMatchObject({ cost: { quota: expected }, ...row });
-  return logs.body.items[0];
-}
-
-const HELLO = [{ role: 'user' as const, content: 'Say tok.' }];
-const WEATHER_TOOL = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object' as const, properties: { location: { type: 'string' } }, required: ['location'] } };
+const f = useChatFakes();
 
 describe('POST /v1/messages → anthropic channel (passthrough)', () => {
   it('non-stream: the upstream answer as is, billed from its usage; the upstream key and headers are the channel\'s', async () => {
-    const s = await setup('anthropic', 'plain');
+    const s = await setup(f, 'anthropic', 'plain');
     const before = await wallet(s.client);
     const msg = await s.sdk.messages.create({ model: s.model, max_tokens: 100, messages: HELLO });
     expect(msg.id).toMatch(/^msg_fake/);
     expect(msg.content).toEqual([{ type: 'text', text: 'tok '.repeat(8) }]);
     expect(msg.usage).toMatchObject({ input_tokens: 10, output_tokens: 8 });
     await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 8 }), { promptTokens: 10, completionTokens: 8, estimated: false, stream: false });
-    const sent = ant.requests.filter((r) => r.body?.model === s.model);
+    const sent = f.ant.requests.filter((r) => r.body?.model === s.model);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.path).toBe('/v1/messages');
     expect(sent[0]!.headers['x-api-key']).toBe(s.upstreamKey);
@@ -110,17 +30,17 @@ describe('POST /v1/messages → anthropic channel (passthrough)', () => {
   });
 
   it('the caller\'s anthropic-beta header reaches an anthropic channel, not an openai one', async () => {
-    const s = await setup('anthropic', 'beta');
+    const s = await setup(f, 'anthropic', 'beta');
     const beta = 'interleaved-thinking-2025-05-14,context-1m-2025-08-07';
     await s.sdk.messages.create({ model: s.model, max_tokens: 5, messages: HELLO }, { headers: { 'anthropic-beta': beta } });
-    expect(ant.requests.find((r) => r.body?.model === s.model)!.headers['anthropic-beta']).toBe(beta);
-    const o = await setup('openai', 'beta');
+    expect(f.ant.requests.find((r) => r.body?.model === s.model)!.headers['anthropic-beta']).toBe(beta);
+    const o = await setup(f, 'openai', 'beta');
     await o.sdk.messages.create({ model: o.model, max_tokens: 5, messages: HELLO }, { headers: { 'anthropic-beta': beta } });
-    expect(oai.requests.find((r) => r.body?.model === o.model)!.headers['anthropic-beta']).toBeUndefined();
+    expect(f.oai.requests.find((r) => r.body?.model === o.model)!.headers['anthropic-beta']).toBeUndefined();
   });
 
   it('stream: the upstream events as is, billed from message_start + message_delta usage incl. cache reads and writes', async () => {
-    const s = await setup('anthropic', 'cached');
+    const s = await setup(f, 'anthropic', 'cached');
     const before = await wallet(s.client);
     const stream = s.sdk.messages.stream({ model: s.model, max_tokens: 100, messages: HELLO });
     const final = await stream.finalMessage();
@@ -132,7 +52,7 @@ describe('POST /v1/messages → anthropic channel (passthrough)', () => {
 
   it('tools, stream and not: tool_use blocks and stop_reason tool_use reach the caller', async () => {
     for (const streamed of [false, true]) {
-      const s = await setup('anthropic', 'tools');
+      const s = await setup(f, 'anthropic', 'tools');
       const before = await wallet(s.client);
       const params = { model: s.model, max_tokens: 100, messages: [{ role: 'user' as const, content: 'Weather in Paris?' }], tools: [WEATHER_TOOL] };
       const msg = streamed ? await s.sdk.messages.stream(params).finalMessage() : await s.sdk.messages.create(params);
@@ -144,9 +64,9 @@ describe('POST /v1/messages → anthropic channel (passthrough)', () => {
   });
 
   it('a mid-stream cut ends with an in-band error event and bills the delivered text', async () => {
-    const s = await setup('anthropic', 'cut');
+    const s = await setup(f, 'anthropic', 'cut');
     const before = await wallet(s.client);
-    const res = await fetch(`${gw.url}/v1/messages`, {
+    const res = await fetch(`${f.gw.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': s.key, 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ model: s.model, max_tokens: 100, stream: true, messages: HELLO }),
@@ -164,12 +84,12 @@ describe('POST /v1/messages → anthropic channel (passthrough)', () => {
   });
 
   it('the SDK sees a cut stream as an error', async () => {
-    const s = await setup('anthropic', 'cut');
+    const s = await setup(f, 'anthropic', 'cut');
     await expect(s.sdk.messages.stream({ model: s.model, max_tokens: 100, messages: HELLO }).finalMessage()).rejects.toThrow(/interrupted the stream/);
   });
 
   it('an upstream 400 reaches the caller as Anthropic sent it; nothing is billed', async () => {
-    const s = await setup('anthropic', 'error400');
+    const s = await setup(f, 'anthropic', 'error400');
     const before = await wallet(s.client);
     const err = await s.sdk.messages.create({ model: s.model, max_tokens: 100, messages: HELLO }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
@@ -188,7 +108,7 @@ describe('POST /v1/messages → anthropic channel (passthrough)', () => {
 
 describe('POST /v1/messages → openai channel (translated)', () => {
   it('non-stream: an Anthropic message from the OpenAI answer, billed from the OpenAI usage', async () => {
-    const s = await setup('openai', 'plain');
+    const s = await setup(f, 'openai', 'plain');
     const before = await wallet(s.client);
     const msg = await s.sdk.messages.create({ model: s.model, max_tokens: 5, system: 'Be brief.', messages: HELLO });
     expect(msg.type).toBe('message');
@@ -197,7 +117,7 @@ describe('POST /v1/messages → openai channel (translated)', () => {
     expect(msg.stop_reason).toBe('max_tokens'); // OpenAI's finish_reason "length": the cap of 5 cut it
     expect(msg.usage).toMatchObject({ input_tokens: 10, output_tokens: 5 });
     await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 5 }), { promptTokens: 10, completionTokens: 5, estimated: false });
-    const sent = oai.requests.filter((r) => r.body?.model === s.model);
+    const sent = f.oai.requests.filter((r) => r.body?.model === s.model);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.path).toBe('/v1/chat/completions');
     expect(sent[0]!.headers.authorization).toBe(`Bearer ${s.upstreamKey}`);
@@ -205,7 +125,7 @@ describe('POST /v1/messages → openai channel (translated)', () => {
   });
 
   it('stream: Anthropic events from the OpenAI chunks, billed from the OpenAI usage chunk', async () => {
-    const s = await setup('openai', 'stream');
+    const s = await setup(f, 'openai', 'stream');
     const before = await wallet(s.client);
     const stream = s.sdk.messages.stream({ model: s.model, max_tokens: 100, messages: HELLO });
     const seen: string[] = [];
@@ -216,12 +136,12 @@ describe('POST /v1/messages → openai channel (translated)', () => {
     expect(seen[0]).toBe('message_start');
     expect(seen.at(-1)).toBe('message_stop');
     await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 8 }), { estimated: false, stream: true });
-    const sent = oai.requests.filter((r) => r.body?.model === s.model);
+    const sent = f.oai.requests.filter((r) => r.body?.model === s.model);
     expect(sent[0]!.body.stream_options).toEqual({ include_usage: true });
   });
 
   it('tools and a tool result are translated to OpenAI function tools, ids preserved', async () => {
-    const s = await setup('openai', 'toolsx');
+    const s = await setup(f, 'openai', 'toolsx');
     const before = await wallet(s.client);
     await s.sdk.messages.create({
       model: s.model,
@@ -235,16 +155,16 @@ describe('POST /v1/messages → openai channel (translated)', () => {
       ],
     });
     await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 4 }));
-    const body = oai.requests.find((r) => r.body?.model === s.model)!.body;
+    const body = f.oai.requests.find((r) => r.body?.model === s.model)!.body;
     expect(body.tools).toEqual([{ type: 'function', function: { name: 'get_weather', description: 'Weather of a city', parameters: WEATHER_TOOL.input_schema } }]);
     expect(body.messages[1].tool_calls).toEqual([{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }]);
     expect(body.messages[2]).toMatchObject({ role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny' });
   });
 
   it('a mid-stream cut ends with an in-band Anthropic error event and bills the delivered text', async () => {
-    const s = await setup('openai', 'cut');
+    const s = await setup(f, 'openai', 'cut');
     const before = await wallet(s.client);
-    const res = await fetch(`${gw.url}/v1/messages`, {
+    const res = await fetch(`${f.gw.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${s.key}` },
       body: JSON.stringify({ model: s.model, max_tokens: 100, stream: true, messages: HELLO }),
@@ -269,7 +189,7 @@ describe('POST /v1/messages → openai channel (translated)', () => {
   });
 
   it('a field that cannot be translated → 400 in Anthropic shape naming it; the hold is released', async () => {
-    const s = await setup('openai', 'untrans');
+    const s = await setup(f, 'openai', 'untrans');
     const before = await wallet(s.client);
     const err = await s.sdk.messages.create({ model: s.model, max_tokens: 10, messages: HELLO, tools: [{ type: 'web_search_20250305', name: 'web_search' } as any] }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.BadRequestError);
@@ -287,22 +207,22 @@ describe('POST /v1/messages → openai channel (translated)', () => {
 
 describe('/v1/messages refusals in Anthropic shape', () => {
   const raw = (headers: Record<string, string>, body: unknown) =>
-    fetch(`${gw.url}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    fetch(`${f.gw.url}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
 
   it('401 without a key or with a wrong one (x-api-key or Bearer)', async () => {
     const none = await raw({}, { model: 'x', max_tokens: 1, messages: HELLO });
     expect(none).toMatchObject({ status: 401, body: { type: 'error', error: { type: 'authentication_error' } } });
-    const wrong = await sdkFor('sk-wrong').messages.create({ model: 'x', max_tokens: 1, messages: HELLO }).catch((e) => e);
+    const wrong = await sdkFor(f, 'sk-wrong').messages.create({ model: 'x', max_tokens: 1, messages: HELLO }).catch((e) => e);
     expect(wrong).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(wrong.error).toMatchObject({ type: 'error', error: { type: 'authentication_error', message: expect.stringMatching(/Incorrect API key/) } });
-    const bearer = await sdkFor('', { apiKey: null, authToken: 'sk-wrong' }).messages.create({ model: 'x', max_tokens: 1, messages: HELLO }).catch((e) => e);
+    const bearer = await sdkFor(f, '', { apiKey: null, authToken: 'sk-wrong' }).messages.create({ model: 'x', max_tokens: 1, messages: HELLO }).catch((e) => e);
     expect(bearer).toBeInstanceOf(Anthropic.AuthenticationError);
   });
 
   it('403 for a model the key may not use, 404 for an unknown model, 400 without max_tokens', async () => {
-    const s = await setup('anthropic', 'plain');
-    const limited = await createUserWithKey(gw, { balance: 1_000_000, key: { models: ['other-model'] } });
-    const forbidden = await sdkFor(limited.key).messages.create({ model: s.model, max_tokens: 1, messages: HELLO }).catch((e) => e);
+    const s = await setup(f, 'anthropic', 'plain');
+    const limited = await createUserWithKey(f.gw, { balance: 1_000_000, key: { models: ['other-model'] } });
+    const forbidden = await sdkFor(f, limited.key).messages.create({ model: s.model, max_tokens: 1, messages: HELLO }).catch((e) => e);
     expect(forbidden).toBeInstanceOf(Anthropic.PermissionDeniedError);
     expect(forbidden.error.error.type).toBe('permission_error');
     const unknown = await s.sdk.messages.create({ model: 'no-such-model', max_tokens: 1, messages: HELLO }).catch((e) => e);
@@ -313,13 +233,13 @@ describe('/v1/messages refusals in Anthropic shape', () => {
   });
 
   it('429 rate_limit_error when the balance cannot cover the hold on max_tokens', async () => {
-    const s = await setup('anthropic', 'poor', 100);
+    const s = await setup(f, 'anthropic', 'poor', 100);
     const before = await wallet(s.client);
     // max_tokens 1000 × 4 points > 100 points of balance
     const err = await s.sdk.messages.create({ model: s.model, max_tokens: 1000, messages: HELLO }).catch((e) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect(err.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringMatching(/balance is too low/) } });
-    expect(ant.requests.filter((r) => r.body?.model === s.model)).toHaveLength(0);
+    expect(f.ant.requests.filter((r) => r.body?.model === s.model)).toHaveLength(0);
     expect((await wallet(s.client)).balance.quota).toBe(before.balance.quota);
     // a cap the balance covers goes through: the hold follows max_tokens
     await s.sdk.messages.create({ model: s.model, max_tokens: 5, messages: HELLO });
@@ -327,129 +247,19 @@ describe('/v1/messages refusals in Anthropic shape', () => {
   });
 
   it('GET /v1/models answers in Anthropic\'s format to an Anthropic client, in OpenAI\'s otherwise', async () => {
-    const s = await setup('anthropic', 'listed');
+    const s = await setup(f, 'anthropic', 'listed');
     const page = await s.sdk.models.list();
     expect(page.data.map((m) => m.id)).toContain(s.model);
     expect(page.data.find((m) => m.id === s.model)).toMatchObject({ type: 'model', display_name: s.model });
-    const openaiStyle = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${s.key}` } }).then((r) => r.json());
+    const openaiStyle = await fetch(`${f.gw.url}/v1/models`, { headers: { authorization: `Bearer ${s.key}` } }).then((r) => r.json());
     expect(openaiStyle).toMatchObject({ object: 'list' });
     expect(openaiStyle.data.find((m: any) => m.id === s.model)).toMatchObject({ object: 'model' });
   });
 
   it('count_tokens answers a local estimate and bills nothing', async () => {
-    const s = await setup('anthropic', 'count');
+    const s = await setup(f, 'anthropic', 'count');
     const r = await s.sdk.messages.countTokens({ model: s.model, messages: HELLO });
     expect(r.input_tokens).toBeGreaterThan(0);
-    expect(ant.requests.filter((q) => q.body?.model === s.model)).toHaveLength(0);
-  });
-});
-
-describe('POST /v1/chat/completions → anthropic channel (translated)', () => {
-  const openai = (key: string) => new OpenAI({ apiKey: key, baseURL: gw.url + '/v1', maxRetries: 0, timeout: 20_000 });
-
-  it('non-stream: a chat completion from the Anthropic message, billed from its usage incl. cache reads and writes', async () => {
-    const s = await setup('anthropic', 'cached');
-    const before = await wallet(s.client);
-    const r = await openai(s.key).chat.completions.create({ model: s.model, max_tokens: 100, messages: [{ role: 'system', content: 'Be brief.' }, ...HELLO] });
-    expect(r.object).toBe('chat.completion');
-    expect(r.model).toBe(s.model);
-    expect(r.choices[0]!.message.content).toBe('tok '.repeat(8));
-    expect(r.choices[0]!.finish_reason).toBe('stop');
-    expect(r.usage).toMatchObject({ prompt_tokens: 16, completion_tokens: 8, prompt_tokens_details: { cached_tokens: 4 } });
-    await expectBilled(s, before, cost({ promptTokens: 14, cachedTokens: 4, cacheWriteTokens: 2, completionTokens: 8 }), { estimated: false, stream: false });
-    const sent = ant.requests.filter((q) => q.body?.model === s.model);
-    expect(sent).toHaveLength(1);
-    expect(sent[0]!.headers['x-api-key']).toBe(s.upstreamKey);
-    expect(sent[0]!.body).toMatchObject({ system: 'Be brief.', max_tokens: 100, messages: [{ role: 'user' }] });
-  });
-
-  it('stream with include_usage: chunks from the Anthropic events, the usage chunk, [DONE]', async () => {
-    const s = await setup('anthropic', 'stream');
-    const before = await wallet(s.client);
-    const stream = await openai(s.key).chat.completions.create({ model: s.model, max_tokens: 100, messages: HELLO, stream: true, stream_options: { include_usage: true } });
-    let text = '';
-    let usage: any;
-    let finish: string | null = null;
-    for await (const c of stream) {
-      text += c.choices[0]?.delta?.content ?? '';
-      finish = c.choices[0]?.finish_reason ?? finish;
-      if (c.usage) usage = c.usage;
-    }
-    expect(text).toBe('tok '.repeat(8));
-    expect(finish).toBe('stop');
-    expect(usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 8 });
-    await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 8 }), { estimated: false, stream: true });
-    expect(ant.requests.find((q) => q.body?.model === s.model)!.body.stream).toBe(true);
-  });
-
-  it('tools, stream and not: tool_calls with the Anthropic id and finish_reason tool_calls', async () => {
-    for (const stream of [false, true]) {
-      const s = await setup('anthropic', 'tools');
-      const before = await wallet(s.client);
-      const tools = [{ type: 'function' as const, function: { name: 'get_weather', parameters: WEATHER_TOOL.input_schema } }];
-      const params = { model: s.model, max_tokens: 100, messages: [{ role: 'user' as const, content: 'Weather in Paris?' }], tools };
-      let calls: any[] = [];
-      let finish: string | null = null;
-      if (!stream) {
-        const r = await openai(s.key).chat.completions.create(params);
-        calls = r.choices[0]!.message.tool_calls ?? [];
-        finish = r.choices[0]!.finish_reason;
-      } else {
-        const st = await openai(s.key).chat.completions.create({ ...params, stream: true });
-        for await (const c of st) {
-          for (const t of c.choices[0]?.delta?.tool_calls ?? []) {
-            if (t.id) calls.push({ id: t.id, function: { name: t.function?.name, arguments: '' } });
-            if (t.function?.arguments) calls.at(-1).function.arguments += t.function.arguments;
-          }
-          finish = c.choices[0]?.finish_reason ?? finish;
-        }
-      }
-      expect(finish).toBe('tool_calls');
-      expect(calls).toHaveLength(1);
-      expect(calls[0]).toMatchObject({ id: expect.stringMatching(/^toolu_fake/), function: { name: 'get_weather' } });
-      expect(JSON.parse(calls[0].function.arguments)).toEqual({ location: 'Paris' });
-      await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: 12 }));
-      expect(ant.requests.find((q) => q.body?.model === s.model)!.body.tools).toEqual([{ name: 'get_weather', input_schema: WEATHER_TOOL.input_schema }]);
-    }
-  });
-
-  it('without max_tokens the Anthropic request carries the cap the hold was placed for', async () => {
-    const s = await setup('anthropic', 'nocap');
-    await openai(s.key).chat.completions.create({ model: s.model, messages: HELLO });
-    const defaultCap = (await gw.admin.get('/api/admin/settings')).body.defaultMaxOutputTokens;
-    expect(typeof defaultCap).toBe('number');
-    expect(ant.requests.find((q) => q.body?.model === s.model)!.body.max_tokens).toBe(defaultCap);
-  });
-
-  it('a mid-stream cut ends with an in-band OpenAI error chunk and bills the delivered text', async () => {
-    const s = await setup('anthropic', 'cut');
-    const before = await wallet(s.client);
-    const stream = await openai(s.key).chat.completions.create({ model: s.model, max_tokens: 100, messages: HELLO, stream: true });
-    let text = '';
-    const err = await (async () => {
-      for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
-    })().catch((e) => e);
-    expect(err).toBeInstanceOf(APIError);
-    expect(String(err.message)).toMatch(/interrupted the stream/);
-    expect(text).toBe('tok '.repeat(3));
-    const delivered = countTokens(text);
-    await expectBilled(s, before, cost({ promptTokens: 10, completionTokens: delivered }), { completionTokens: delivered, status: 502, estimated: true });
-  });
-
-  it('n > 1 cannot go to Anthropic: 400 in OpenAI shape naming n, nothing billed', async () => {
-    const s = await setup('anthropic', 'nchoices');
-    const before = await wallet(s.client);
-    const err = await openai(s.key).chat.completions.create({ model: s.model, max_tokens: 5, n: 2, messages: HELLO }).catch((e) => e);
-    expect(err).toBeInstanceOf(APIError);
-    expect(err.status).toBe(400);
-    expect(err.code).toBe('untranslatable_field');
-    expect(err.param).toBe('n');
-    expect(ant.requests.filter((q) => q.body?.model === s.model)).toHaveLength(0);
-    const after = await eventually(async () => {
-      const w = await wallet(s.client);
-      expect(w.held.quota).toBe(0);
-      return w;
-    });
-    expect(after.balance.quota).toBe(before.balance.quota);
+    expect(f.ant.requests.filter((q) => q.body?.model === s.model)).toHaveLength(0);
   });
 });

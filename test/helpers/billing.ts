@@ -42,12 +42,12 @@ export async function funded(
   gw: TestGateway,
   upstreamUrl: string,
   tag: string,
-  opts: { price?: Parameters<typeof setPrice>[2]; channel?: Partial<Parameters<typeof addChannel>[1]>; model?: string } = {},
+  opts: { price?: Parameters<typeof setPrice>[2]; channel?: Partial<Parameters<typeof addChannel>[1]>; model?: string; balance?: number } = {},
 ): Promise<Funded> {
   const model = opts.model ?? uniqueModel(tag);
   await addChannel(gw, { name: `ch-${model}`, baseUrl: upstreamUrl, models: [model], apiKey: `sk-upstream-${model}`, ...opts.channel });
   await setPrice(gw, model, opts.price ?? TOKEN_PRICE);
-  const user = await createUserWithKey(gw, { balance: 1_000_000 });
+  const user = await createUserWithKey(gw, { balance: opts.balance ?? 1_000_000 });
   return { model, ...user, sdk: new OpenAI({ apiKey: user.key, baseURL: gw.url + '/v1', maxRetries: 0, timeout: 20_000 }) };
 }
 
@@ -58,7 +58,7 @@ export async function wallet(client: ApiClient) {
 }
 
 /** Asserts wallet, log row and ledger all show exactly `cost` for the one request just made; returns the log row. */
-export async function expectBilled(s: Funded, before: any, cost: number, row: Record<string, unknown> = {}) {
+export async function expectBilled(s: Pick<Funded, 'model' | 'client'>, before: any, cost: number, row: Record<string, unknown> = {}) {
   const after = await eventually(async () => {
     const w = await wallet(s.client);
     expect(w.held.quota).toBe(0);

@@ -9,11 +9,21 @@ interface Paging {
   onPageChange(page: number): void;
 }
 
+export interface DataTableProps<T extends object> {
+  label: string;
+  columns: ColumnProps<T>[];
+  data: T[];
+  loading?: boolean;
+  rowKey: string;
+  paging?: Paging;
+  minWidth?: number;
+}
+
 /**
  * Semi's table in a keyboard-scrollable region (wide tables scroll sideways on phones), with a
  * simple pager: Semi's own pagination markup fails axe's list rule.
  */
-export function DataTable<T extends object>({ label, columns, data, loading, rowKey, paging, minWidth }: { label: string; columns: ColumnProps<T>[]; data: T[]; loading?: boolean; rowKey: string; paging?: Paging; minWidth?: number }) {
+export function DataTable<T extends object>({ label, columns, data, loading, rowKey, paging, minWidth }: DataTableProps<T>) {
   const { t } = useI18n();
   const pages = paging ? Math.max(1, Math.ceil(paging.total / paging.pageSize)) : 1;
   return (

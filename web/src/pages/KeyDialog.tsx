@@ -1,9 +1,9 @@
-import { Button, Input, Modal, Radio, RadioGroup, TextArea } from '@douyinfe/semi-ui';
+import { Input, Radio, RadioGroup, TextArea } from '@douyinfe/semi-ui';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
-import { ErrorBanner } from '../components/ErrorBanner.tsx';
 import { Field } from '../components/Field.tsx';
+import { FormDialog, useSubmit } from '../components/FormDialog.tsx';
 import { NativeSelect } from '../components/NativeSelect.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { splitList } from '../lib/format.ts';
@@ -33,8 +33,7 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
   const [models, setModels] = useState<string[]>(existing?.models ?? []);
   const [ips, setIps] = useState((existing?.allowIps ?? []).join('\n'));
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmit();
 
   const points = limited ? usdToPoints(amount) : null;
   const nameError = touched && !name.trim() ? t('keys.nameRequired') : undefined;
@@ -49,86 +48,63 @@ export function KeyDialog({ existing, onClose, onSubmit }: { existing?: Schemas[
   const submit = async () => {
     setTouched(true);
     if (!name.trim() || (limited && (points === null || points < 0))) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await onSubmit({ name: name.trim(), ...(group ? { group } : {}), expiresAt: expiresAt(), quotaLimit: limited ? points : null, models, allowIps: splitList(ips) });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    await run(() => onSubmit({ name: name.trim(), ...(group ? { group } : {}), expiresAt: expiresAt(), quotaLimit: limited ? points : null, models, allowIps: splitList(ips) }));
   };
 
   const groups = pricing.data?.groups ?? [];
   const modelOptions = (pricing.data?.items ?? []).map((m) => ({ value: m.model, label: m.model }));
 
   return (
-    <Modal
-      visible
-      title={existing ? t('keys.edit') : t('keys.add')}
-      onCancel={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button theme="solid" type="primary" loading={busy} onClick={submit}>
-            {existing ? t('common.save') : t('common.create')}
-          </Button>
-        </>
-      }
-    >
-      <div className="form">
-        <Field id="key-name" label={t('common.name')} error={nameError}>
-          <Input id="key-name" value={name} onChange={setName} maxLength={64} validateStatus={nameError ? 'error' : 'default'} />
+    <FormDialog title={existing ? t('keys.edit') : t('keys.add')} submitLabel={existing ? t('common.save') : t('common.create')} busy={busy} error={error} onSubmit={submit} onClose={onClose}>
+      <Field id="key-name" label={t('common.name')} error={nameError}>
+        <Input id="key-name" value={name} onChange={setName} maxLength={64} validateStatus={nameError ? 'error' : 'default'} />
+      </Field>
+      {groups.length > 0 && (
+        <Field id="key-group" label={t('common.group')}>
+          <NativeSelect<string> id="key-group" value={group} onChange={setGroup} options={groups.map((g) => ({ value: g.name, label: g.description ? `${g.name} — ${g.description}` : g.name }))} />
         </Field>
-        {groups.length > 0 && (
-          <Field id="key-group" label={t('common.group')}>
-            <NativeSelect<string> id="key-group" value={group} onChange={setGroup} options={groups.map((g) => ({ value: g.name, label: g.description ? `${g.name} — ${g.description}` : g.name }))} />
+      )}
+      <fieldset className="fieldset">
+        <legend className="field-label">{t('keys.expiration')}</legend>
+        <RadioGroup value={expiry} onChange={(e) => setExpiry(e.target.value as Expiry)} aria-label={t('keys.expiration')}>
+          {(['never', '1d', '7d', '30d', '90d', 'date'] as const).map((v) => (
+            <Radio key={v} value={v}>
+              {t(`keys.exp.${v}`)}
+            </Radio>
+          ))}
+        </RadioGroup>
+        {expiry === 'date' && (
+          <Field id="key-date" label={t('keys.expDate')}>
+            <input id="key-date" className="native-date" type="date" min={toDateInput(new Date())} value={date} onChange={(e) => setDate(e.target.value)} />
           </Field>
         )}
-        <fieldset className="fieldset">
-          <legend className="field-label">{t('keys.expiration')}</legend>
-          <RadioGroup value={expiry} onChange={(e) => setExpiry(e.target.value as Expiry)} aria-label={t('keys.expiration')}>
-            {(['never', '1d', '7d', '30d', '90d', 'date'] as const).map((v) => (
-              <Radio key={v} value={v}>
-                {t(`keys.exp.${v}`)}
-              </Radio>
-            ))}
-          </RadioGroup>
-          {expiry === 'date' && (
-            <Field id="key-date" label={t('keys.expDate')}>
-              <input id="key-date" className="native-date" type="date" min={toDateInput(new Date())} value={date} onChange={(e) => setDate(e.target.value)} />
-            </Field>
-          )}
-        </fieldset>
-        <fieldset className="fieldset">
-          <legend className="field-label">{t('keys.quota')}</legend>
-          <RadioGroup value={limited ? 'amount' : 'unlimited'} onChange={(e) => setLimited(e.target.value === 'amount')} aria-label={t('keys.quota')}>
-            <Radio value="unlimited">{t('common.unlimited')}</Radio>
-            <Radio value="amount">{t('keys.quotaAmount')}</Radio>
-          </RadioGroup>
-          {limited && (
-            <Field id="key-amount" label={t('keys.quotaAmount')} hint={t('keys.quotaAmountHint')} error={amountError}>
-              <Input id="key-amount" inputMode="decimal" prefix="$" value={amount} onChange={setAmount} validateStatus={amountError ? 'error' : 'default'} />
-            </Field>
-          )}
-        </fieldset>
-        <fieldset className="fieldset">
-          <legend className="field-label">{t('keys.modelRestrict')}</legend>
-          <div className="check-list">
-            {modelOptions.map((m) => (
-              <label key={m.value}>
-                <input type="checkbox" checked={models.includes(m.value)} onChange={(e) => setModels(e.target.checked ? [...models, m.value] : models.filter((x) => x !== m.value))} />
-                {m.label}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-        <Field id="key-ips" label={t('keys.ips')}>
-          <TextArea id="key-ips" value={ips} onChange={setIps} rows={2} placeholder="203.0.113.7&#10;10.0.0.0/8" />
-        </Field>
-        <ErrorBanner error={error} />
-      </div>
-    </Modal>
+      </fieldset>
+      <fieldset className="fieldset">
+        <legend className="field-label">{t('keys.quota')}</legend>
+        <RadioGroup value={limited ? 'amount' : 'unlimited'} onChange={(e) => setLimited(e.target.value === 'amount')} aria-label={t('keys.quota')}>
+          <Radio value="unlimited">{t('common.unlimited')}</Radio>
+          <Radio value="amount">{t('keys.quotaAmount')}</Radio>
+        </RadioGroup>
+        {limited && (
+          <Field id="key-amount" label={t('keys.quotaAmount')} hint={t('keys.quotaAmountHint')} error={amountError}>
+            <Input id="key-amount" inputMode="decimal" prefix="$" value={amount} onChange={setAmount} validateStatus={amountError ? 'error' : 'default'} />
+          </Field>
+        )}
+      </fieldset>
+      <fieldset className="fieldset">
+        <legend className="field-label">{t('keys.modelRestrict')}</legend>
+        <div className="check-list">
+          {modelOptions.map((m) => (
+            <label key={m.value}>
+              <input type="checkbox" checked={models.includes(m.value)} onChange={(e) => setModels(e.target.checked ? [...models, m.value] : models.filter((x) => x !== m.value))} />
+              {m.label}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <Field id="key-ips" label={t('keys.ips')}>
+        <TextArea id="key-ips" value={ips} onChange={setIps} rows={2} placeholder="203.0.113.7&#10;10.0.0.0/8" />
+      </Field>
+    </FormDialog>
   );
 }

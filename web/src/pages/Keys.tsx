@@ -1,11 +1,10 @@
-import { Banner, Button, Modal, Popconfirm, Space, Switch, Tag, Toast, Typography } from '@douyinfe/semi-ui';
+import { Banner, Button, Modal, Switch, Tag, Toast, Typography } from '@douyinfe/semi-ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../api/client.ts';
-import { ErrorBanner, errorMessage } from '../components/ErrorBanner.tsx';
-import { DataTable } from '../components/DataTable.tsx';
+import { errorMessage } from '../components/ErrorBanner.tsx';
 import { MoneyText } from '../components/MoneyText.tsx';
-import { PageHeader } from '../components/PageHeader.tsx';
+import { EditDeleteActions, TablePage } from '../components/TablePage.tsx';
 import { useI18n } from '../i18n/index.tsx';
 import { formatDate } from '../lib/format.ts';
 import { KeyDialog, type KeyBody } from './KeyDialog.tsx';
@@ -70,35 +69,17 @@ export default function Keys() {
     {
       title: t('common.actions'),
       dataIndex: 'id',
-      render: (_: number, k: Key) => (
-        <Space>
-          <Button size="small" onClick={() => setDialog({ existing: k })}>
-            {t('common.edit')}
-          </Button>
-          <Popconfirm title={t('common.delete')} content={t('common.confirmDelete', { name: k.name })} okText={t('common.delete')} cancelText={t('common.cancel')} onConfirm={() => remove.mutate(k.id)}>
-            <Button size="small" type="danger">
-              {t('common.delete')}
-            </Button>
-          </Popconfirm>
-        </Space>
-      ),
+      render: (_: number, k: Key) => <EditDeleteActions name={k.name} onEdit={() => setDialog({ existing: k })} onDelete={() => remove.mutate(k.id)} />,
     },
   ];
 
   return (
-    <section>
-      <PageHeader
-        title={t('keys.title')}
-        actions={
-          <Button theme="solid" type="primary" onClick={() => setDialog({})}>
-            {t('keys.add')}
-          </Button>
-        }
-      />
-      <ErrorBanner error={keys.error} />
-      <div className="card">
-        <DataTable label={t('keys.title')} rowKey="id" columns={columns} data={keys.data?.items ?? []} loading={keys.isPending} minWidth={1000} />
-      </div>
+    <TablePage
+      title={t('keys.title')}
+      add={{ label: t('keys.add'), onClick: () => setDialog({}) }}
+      error={keys.error}
+      table={{ rowKey: 'id', columns, data: keys.data?.items ?? [], loading: keys.isPending, minWidth: 1000 }}
+    >
       {dialog && <KeyDialog existing={dialog.existing} onClose={() => setDialog(null)} onSubmit={submit} />}
       {created && (
         <Modal visible title={t('keys.created')} onCancel={() => setCreated(null)} footer={<Button onClick={() => setCreated(null)}>{t('common.close')}</Button>}>
@@ -113,6 +94,6 @@ export default function Keys() {
           </div>
         </Modal>
       )}
-    </section>
+    </TablePage>
   );
 }

@@ -1,12 +1,12 @@
-import { Button, Input, InputNumber, Modal, Popconfirm, Space, Switch, Tag, TextArea, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, InputNumber, Switch, Tag, TextArea, Toast } from '@douyinfe/semi-ui';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type CSSProperties } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
-import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
-import { DataTable } from '../../components/DataTable.tsx';
+import { errorMessage } from '../../components/ErrorBanner.tsx';
 import { Field } from '../../components/Field.tsx';
+import { FormDialog, useSubmit } from '../../components/FormDialog.tsx';
 import { NativeSelect } from '../../components/NativeSelect.tsx';
-import { PageHeader } from '../../components/PageHeader.tsx';
+import { EditDeleteActions, TablePage } from '../../components/TablePage.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { splitList } from '../../lib/format.ts';
 
@@ -33,24 +33,19 @@ function ChannelDialog({ existing, onClose }: { existing?: Channel; onClose(): v
   const [groups, setGroups] = useState((existing?.groups ?? []).join(', '));
   const [priority, setPriority] = useState<number>(existing?.priority ?? 0);
   const [weight, setWeight] = useState<number>(existing?.weight ?? 1);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmit();
 
-  const submit = async () => {
-    setBusy(true);
-    setError(null);
-    let parsedConfig: Channel['config'] | undefined;
-    try {
-      const c: unknown = config.trim() ? JSON.parse(config) : undefined;
-      if (c !== undefined && (typeof c !== 'object' || c === null || Array.isArray(c))) throw new Error('not an object');
-      parsedConfig = c as Channel['config'] | undefined;
-    } catch {
-      setError(new Error(t('providers.configInvalid')));
-      setBusy(false);
-      return;
-    }
-    const common = { name, baseUrl, type, models: splitList(models), priority, weight, ...(splitList(groups).length ? { groups: splitList(groups) } : {}), ...(parsedConfig ? { config: parsedConfig } : {}) };
-    try {
+  const submit = () =>
+    run(async () => {
+      let parsedConfig: Channel['config'] | undefined;
+      try {
+        const c: unknown = config.trim() ? JSON.parse(config) : undefined;
+        if (c !== undefined && (typeof c !== 'object' || c === null || Array.isArray(c))) throw new Error('not an object');
+        parsedConfig = c as Channel['config'] | undefined;
+      } catch {
+        throw new Error(t('providers.configInvalid'));
+      }
+      const common = { name, baseUrl, type, models: splitList(models), priority, weight, ...(splitList(groups).length ? { groups: splitList(groups) } : {}), ...(parsedConfig ? { config: parsedConfig } : {}) };
       if (existing) {
         await unwrap(api.PATCH('/api/admin/channels/{id}', { params: { path: { id: existing.id } }, body: { ...common, ...(apiKey ? { apiKey } : {}) } }));
       } else {
@@ -58,61 +53,41 @@ function ChannelDialog({ existing, onClose }: { existing?: Channel; onClose(): v
       }
       await queryClient.invalidateQueries({ queryKey: ['admin', 'channels'] });
       onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
-    <Modal
-      visible
-      title={existing ? t('admin.editChannel') : t('admin.addChannel')}
-      onCancel={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button theme="solid" type="primary" loading={busy} onClick={submit}>
-            {existing ? t('common.save') : t('common.create')}
-          </Button>
-        </>
-      }
-    >
-      <div className="form">
-        <Field id="ch-name" label={t('common.name')}>
-          <Input id="ch-name" value={name} onChange={setName} />
+    <FormDialog title={existing ? t('admin.editChannel') : t('admin.addChannel')} submitLabel={existing ? t('common.save') : t('common.create')} busy={busy} error={error} onSubmit={submit} onClose={onClose}>
+      <Field id="ch-name" label={t('common.name')}>
+        <Input id="ch-name" value={name} onChange={setName} />
+      </Field>
+      <Field id="ch-type" label={t('providers.type')}>
+        <NativeSelect<ChannelType> id="ch-type" value={type} onChange={(v) => v && setType(v)} options={TYPES.map((v) => ({ value: v, label: v }))} />
+      </Field>
+      <Field id="ch-url" label={t('admin.baseUrl')} hint="https://api.openai.com/v1">
+        <Input id="ch-url" value={baseUrl} onChange={setBaseUrl} />
+      </Field>
+      <Field id="ch-key" label={existing ? t('admin.apiKeyKeep') : t('admin.apiKey')} hint={t('providers.keyHint')}>
+        {/* A text area (several keys, a JSON file) masked like a password field. */}
+        <TextArea id="ch-key" autoComplete="off" spellCheck={false} rows={2} value={apiKey} onChange={setApiKey} style={{ WebkitTextSecurity: 'disc' } as CSSProperties} />
+      </Field>
+      <Field id="ch-config" label={t('providers.config')} hint={t('providers.configHint')}>
+        <TextArea id="ch-config" rows={2} value={config} onChange={setConfig} />
+      </Field>
+      <Field id="ch-models" label={t('admin.modelsList')}>
+        <Input id="ch-models" value={models} onChange={setModels} />
+      </Field>
+      <Field id="ch-groups" label={t('admin.groupsList')}>
+        <Input id="ch-groups" value={groups} onChange={setGroups} />
+      </Field>
+      <div className="row">
+        <Field id="ch-priority" label={t('admin.priority')}>
+          <InputNumber id="ch-priority" value={priority} onChange={(v) => setPriority(Number(v) || 0)} />
         </Field>
-        <Field id="ch-type" label={t('providers.type')}>
-          <NativeSelect<ChannelType> id="ch-type" value={type} onChange={(v) => v && setType(v)} options={TYPES.map((v) => ({ value: v, label: v }))} />
+        <Field id="ch-weight" label={t('admin.weight')}>
+          <InputNumber id="ch-weight" min={0} value={weight} onChange={(v) => setWeight(Number(v) || 0)} />
         </Field>
-        <Field id="ch-url" label={t('admin.baseUrl')} hint="https://api.openai.com/v1">
-          <Input id="ch-url" value={baseUrl} onChange={setBaseUrl} />
-        </Field>
-        <Field id="ch-key" label={existing ? t('admin.apiKeyKeep') : t('admin.apiKey')} hint={t('providers.keyHint')}>
-          {/* A text area (several keys, a JSON file) masked like a password field. */}
-          <TextArea id="ch-key" autoComplete="off" spellCheck={false} rows={2} value={apiKey} onChange={setApiKey} style={{ WebkitTextSecurity: 'disc' } as CSSProperties} />
-        </Field>
-        <Field id="ch-config" label={t('providers.config')} hint={t('providers.configHint')}>
-          <TextArea id="ch-config" rows={2} value={config} onChange={setConfig} />
-        </Field>
-        <Field id="ch-models" label={t('admin.modelsList')}>
-          <Input id="ch-models" value={models} onChange={setModels} />
-        </Field>
-        <Field id="ch-groups" label={t('admin.groupsList')}>
-          <Input id="ch-groups" value={groups} onChange={setGroups} />
-        </Field>
-        <div className="row">
-          <Field id="ch-priority" label={t('admin.priority')}>
-            <InputNumber id="ch-priority" value={priority} onChange={(v) => setPriority(Number(v) || 0)} />
-          </Field>
-          <Field id="ch-weight" label={t('admin.weight')}>
-            <InputNumber id="ch-weight" min={0} value={weight} onChange={(v) => setWeight(Number(v) || 0)} />
-          </Field>
-        </div>
-        <ErrorBanner error={error} />
       </div>
-    </Modal>
+    </FormDialog>
   );
 }
 
@@ -169,38 +144,23 @@ export default function Channels() {
       title: t('common.actions'),
       dataIndex: 'id',
       render: (_: number, c: Channel) => (
-        <Space>
-          <Button size="small" onClick={() => setDialog({ existing: c })}>
-            {t('common.edit')}
-          </Button>
+        <EditDeleteActions name={c.name} onEdit={() => setDialog({ existing: c })} onDelete={() => remove.mutate(c.id)}>
           <Button size="small" loading={test.isPending && test.variables === c.id} onClick={() => test.mutate(c.id)}>
             {t('channels.test')}
           </Button>
-          <Popconfirm title={t('common.delete')} content={t('common.confirmDelete', { name: c.name })} okText={t('common.delete')} cancelText={t('common.cancel')} onConfirm={() => remove.mutate(c.id)}>
-            <Button size="small" type="danger">
-              {t('common.delete')}
-            </Button>
-          </Popconfirm>
-        </Space>
+        </EditDeleteActions>
       ),
     },
   ];
 
   return (
-    <section>
-      <PageHeader
-        title={t('admin.channels')}
-        actions={
-          <Button theme="solid" type="primary" onClick={() => setDialog({})}>
-            {t('admin.addChannel')}
-          </Button>
-        }
-      />
-      <ErrorBanner error={channels.error} />
-      <div className="card">
-        <DataTable label={t('admin.channels')} rowKey="id" columns={columns} data={channels.data?.items ?? []} loading={channels.isPending} minWidth={1100} />
-      </div>
+    <TablePage
+      title={t('admin.channels')}
+      add={{ label: t('admin.addChannel'), onClick: () => setDialog({}) }}
+      error={channels.error}
+      table={{ rowKey: 'id', columns, data: channels.data?.items ?? [], loading: channels.isPending, minWidth: 1100 }}
+    >
       {dialog && <ChannelDialog existing={dialog.existing} onClose={() => setDialog(null)} />}
-    </section>
+    </TablePage>
   );
 }

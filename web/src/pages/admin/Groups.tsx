@@ -1,11 +1,10 @@
-import { Button, Input, Modal, Tag } from '@douyinfe/semi-ui';
+import { Button, Input, Tag } from '@douyinfe/semi-ui';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, fieldError, unwrap, type Schemas } from '../../api/client.ts';
-import { DataTable } from '../../components/DataTable.tsx';
-import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Field } from '../../components/Field.tsx';
-import { PageHeader } from '../../components/PageHeader.tsx';
+import { FormDialog, useSubmit } from '../../components/FormDialog.tsx';
+import { TablePage } from '../../components/TablePage.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import '../../styles/pages.css';
 
@@ -21,59 +20,37 @@ function GroupDialog({ existing, onClose }: { existing?: Group; onClose(): void 
   const [description, setDescription] = useState(existing?.description ?? '');
   const [selectable, setSelectable] = useState(existing?.selectable ?? false);
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmit();
   const nameError = touched && !NAME.test(name) ? t('p.groups.nameRule') : fieldError(error, 'name');
   const multiplierError = touched && !MULTIPLIER.test(multiplier.trim()) ? t('p.groups.multiplierRule') : fieldError(error, 'multiplier');
 
   const submit = async () => {
     setTouched(true);
     if (!NAME.test(name) || !MULTIPLIER.test(multiplier.trim())) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await unwrap(api.PUT('/api/admin/groups/{name}', { params: { path: { name } }, body: { multiplier: multiplier.trim(), description, selectable } }));
       await queryClient.invalidateQueries({ queryKey: ['admin', 'groups'] });
       onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <Modal
-      visible
-      title={existing ? t('p.groups.edit', { name: existing.name }) : t('p.groups.add')}
-      onCancel={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button theme="solid" type="primary" loading={busy} onClick={submit}>
-            {t('common.save')}
-          </Button>
-        </>
-      }
-    >
-      <div className="form">
-        {!existing && (
-          <Field id="group-name" label={t('common.name')} hint={t('p.groups.nameRule')} error={nameError}>
-            <Input id="group-name" value={name} onChange={setName} validateStatus={nameError ? 'error' : 'default'} />
-          </Field>
-        )}
-        <Field id="group-multiplier" label={t('p.groups.multiplier')} hint={t('p.groups.multiplierHint')} error={multiplierError}>
-          <Input id="group-multiplier" inputMode="decimal" value={multiplier} onChange={setMultiplier} validateStatus={multiplierError ? 'error' : 'default'} />
+    <FormDialog title={existing ? t('p.groups.edit', { name: existing.name }) : t('p.groups.add')} submitLabel={t('common.save')} busy={busy} error={error} onSubmit={submit} onClose={onClose}>
+      {!existing && (
+        <Field id="group-name" label={t('common.name')} hint={t('p.groups.nameRule')} error={nameError}>
+          <Input id="group-name" value={name} onChange={setName} validateStatus={nameError ? 'error' : 'default'} />
         </Field>
-        <Field id="group-description" label={t('p.groups.description')} error={fieldError(error, 'description')}>
-          <Input id="group-description" value={description} onChange={setDescription} maxLength={200} />
-        </Field>
-        <label className="check">
-          <input type="checkbox" checked={selectable} onChange={(e) => setSelectable(e.target.checked)} /> {t('p.groups.selectable')}
-        </label>
-        <ErrorBanner error={error} />
-      </div>
-    </Modal>
+      )}
+      <Field id="group-multiplier" label={t('p.groups.multiplier')} hint={t('p.groups.multiplierHint')} error={multiplierError}>
+        <Input id="group-multiplier" inputMode="decimal" value={multiplier} onChange={setMultiplier} validateStatus={multiplierError ? 'error' : 'default'} />
+      </Field>
+      <Field id="group-description" label={t('p.groups.description')} error={fieldError(error, 'description')}>
+        <Input id="group-description" value={description} onChange={setDescription} maxLength={200} />
+      </Field>
+      <label className="check">
+        <input type="checkbox" checked={selectable} onChange={(e) => setSelectable(e.target.checked)} /> {t('p.groups.selectable')}
+      </label>
+    </FormDialog>
   );
 }
 
@@ -99,21 +76,14 @@ export default function Groups() {
     },
   ];
   return (
-    <section>
-      <PageHeader
-        title={t('p.groups.title')}
-        actions={
-          <Button theme="solid" type="primary" onClick={() => setDialog({})}>
-            {t('p.groups.add')}
-          </Button>
-        }
-      />
-      <ErrorBanner error={groups.error} />
-      <div className="card">
-        <p className="muted">{t('p.groups.intro')}</p>
-        <DataTable label={t('p.groups.title')} rowKey="name" columns={columns} data={groups.data?.items ?? []} loading={groups.isPending} minWidth={640} />
-      </div>
+    <TablePage
+      title={t('p.groups.title')}
+      add={{ label: t('p.groups.add'), onClick: () => setDialog({}) }}
+      error={groups.error}
+      intro={<p className="muted">{t('p.groups.intro')}</p>}
+      table={{ rowKey: 'name', columns, data: groups.data?.items ?? [], loading: groups.isPending, minWidth: 640 }}
+    >
       {dialog && <GroupDialog existing={dialog.existing} onClose={() => setDialog(null)} />}
-    </section>
+    </TablePage>
   );
 }

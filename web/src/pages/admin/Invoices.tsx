@@ -1,12 +1,11 @@
-import { Button, Input, Modal, Space, Tag, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, Space, Tag, Toast } from '@douyinfe/semi-ui';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, fieldError, unwrap, type Schemas } from '../../api/client.ts';
-import { DataTable } from '../../components/DataTable.tsx';
-import { ErrorBanner } from '../../components/ErrorBanner.tsx';
 import { Field } from '../../components/Field.tsx';
+import { FormDialog, useSubmit } from '../../components/FormDialog.tsx';
 import { NativeSelect } from '../../components/NativeSelect.tsx';
-import { PageHeader } from '../../components/PageHeader.tsx';
+import { FilterBar, TablePage } from '../../components/TablePage.tsx';
 import type { MessageKey } from '../../i18n/en.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { formatDate } from '../../lib/format.ts';
@@ -23,61 +22,47 @@ function DecideDialog({ invoice, action, onClose, onDone }: { invoice: Invoice; 
   const { t } = useI18n();
   const [value, setValue] = useState('');
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmit();
   const field = action === 'issue' ? 'url' : 'reason';
   const localError = touched && (action === 'issue' ? !/^https?:\/\/\S+$/.test(value.trim()) : !value.trim()) ? t(action === 'issue' ? 'p.inv.urlRule' : 'admin.reasonRequired') : undefined;
   const shownError = localError ?? fieldError(error, field);
   const submit = async () => {
     setTouched(true);
     if (action === 'issue' ? !/^https?:\/\/\S+$/.test(value.trim()) : !value.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const path = { params: { path: { id: invoice.id } } };
       if (action === 'issue') await unwrap(api.POST('/api/admin/invoices/{id}/issue', { ...path, body: { url: value.trim() } }));
       else await unwrap(api.POST('/api/admin/invoices/{id}/reject', { ...path, body: { reason: value.trim() } }));
       Toast.success(t(action === 'issue' ? 'p.inv.issued' : 'p.inv.rejected'));
       onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
-    <Modal
-      visible
+    <FormDialog
       title={t(action === 'issue' ? 'p.inv.issueTitle' : 'p.inv.rejectTitle', { id: invoice.id, title: invoice.title })}
-      onCancel={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button theme="solid" type={action === 'issue' ? 'primary' : 'danger'} loading={busy} onClick={submit}>
-            {t(action === 'issue' ? 'p.inv.issue' : 'p.inv.reject')}
-          </Button>
-        </>
-      }
+      submitLabel={t(action === 'issue' ? 'p.inv.issue' : 'p.inv.reject')}
+      submitType={action === 'issue' ? 'primary' : 'danger'}
+      busy={busy}
+      error={error}
+      onSubmit={submit}
+      onClose={onClose}
     >
-      <div className="form">
-        <dl className="detail">
-          <dt>{t('p.inv.company')}</dt>
-          <dd>{invoice.title}</dd>
-          <dt>{t('p.inv.taxId')}</dt>
-          <dd>{invoice.taxId}</dd>
-          <dt>{t('p.inv.amount')}</dt>
-          <dd>
-            {invoice.amount} {invoice.currency}
-          </dd>
-          <dt>{t('p.inv.email')}</dt>
-          <dd>{invoice.email}</dd>
-        </dl>
-        <Field id={`invoice-${field}`} label={t(action === 'issue' ? 'p.inv.url' : 'admin.reason')} hint={action === 'issue' ? 'https://…' : undefined} error={shownError}>
-          <Input id={`invoice-${field}`} type={action === 'issue' ? 'url' : 'text'} value={value} onChange={setValue} maxLength={action === 'issue' ? 2048 : 500} validateStatus={shownError ? 'error' : 'default'} />
-        </Field>
-        <ErrorBanner error={error} />
-      </div>
-    </Modal>
+      <dl className="detail">
+        <dt>{t('p.inv.company')}</dt>
+        <dd>{invoice.title}</dd>
+        <dt>{t('p.inv.taxId')}</dt>
+        <dd>{invoice.taxId}</dd>
+        <dt>{t('p.inv.amount')}</dt>
+        <dd>
+          {invoice.amount} {invoice.currency}
+        </dd>
+        <dt>{t('p.inv.email')}</dt>
+        <dd>{invoice.email}</dd>
+      </dl>
+      <Field id={`invoice-${field}`} label={t(action === 'issue' ? 'p.inv.url' : 'admin.reason')} hint={action === 'issue' ? 'https://…' : undefined} error={shownError}>
+        <Input id={`invoice-${field}`} type={action === 'issue' ? 'url' : 'text'} value={value} onChange={setValue} maxLength={action === 'issue' ? 2048 : 500} validateStatus={shownError ? 'error' : 'default'} />
+      </Field>
+    </FormDialog>
   );
 }
 
@@ -139,26 +124,22 @@ export default function Invoices() {
   ];
 
   return (
-    <section>
-      <PageHeader title={t('p.inv.title')} />
-      <form
-        className="card filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied({ ...(search.trim() ? { search: search.trim() } : {}), ...(status ? { status } : {}) });
-          setPage(1);
-        }}
-      >
-        <Input aria-label={t('p.inv.search')} placeholder={t('p.inv.search')} value={search} onChange={setSearch} style={{ width: 260 }} />
-        <NativeSelect<Status> label={t('common.status')} value={status} placeholder={`${t('common.status')}: ${t('common.all')}`} options={STATUSES.map((s) => ({ value: s, label: t(`p.inv.status.${s}` as MessageKey) }))} onChange={setStatus} />
-        <Button htmlType="submit" theme="solid">
-          {t('common.search')}
-        </Button>
-      </form>
-      <ErrorBanner error={invoices.error} />
-      <div className="card">
-        <DataTable label={t('p.inv.title')} rowKey="id" columns={columns} data={invoices.data?.items ?? []} loading={invoices.isFetching} minWidth={940} paging={{ page, pageSize: PAGE_SIZE, total: invoices.data?.total ?? 0, onPageChange: setPage }} />
-      </div>
+    <TablePage
+      title={t('p.inv.title')}
+      filters={
+        <FilterBar
+          onSearch={() => {
+            setApplied({ ...(search.trim() ? { search: search.trim() } : {}), ...(status ? { status } : {}) });
+            setPage(1);
+          }}
+        >
+          <Input aria-label={t('p.inv.search')} placeholder={t('p.inv.search')} value={search} onChange={setSearch} style={{ width: 260 }} />
+          <NativeSelect<Status> label={t('common.status')} value={status} placeholder={`${t('common.status')}: ${t('common.all')}`} options={STATUSES.map((s) => ({ value: s, label: t(`p.inv.status.${s}` as MessageKey) }))} onChange={setStatus} />
+        </FilterBar>
+      }
+      error={invoices.error}
+      table={{ rowKey: 'id', columns, data: invoices.data?.items ?? [], loading: invoices.isFetching, minWidth: 940, paging: { page, pageSize: PAGE_SIZE, total: invoices.data?.total ?? 0, onPageChange: setPage } }}
+    >
       {deciding && (
         <DecideDialog
           invoice={deciding.invoice}
@@ -170,6 +151,6 @@ export default function Invoices() {
           }}
         />
       )}
-    </section>
+    </TablePage>
   );
 }

@@ -1,13 +1,13 @@
-import { Button, Input, Modal, Popconfirm, Space, Tag, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, Popconfirm, Space, Tag, Toast } from '@douyinfe/semi-ui';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, fieldError, unwrap, type Schemas } from '../../api/client.ts';
-import { DataTable } from '../../components/DataTable.tsx';
-import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
+import { errorMessage } from '../../components/ErrorBanner.tsx';
 import { Field } from '../../components/Field.tsx';
+import { FormDialog, useSubmit } from '../../components/FormDialog.tsx';
 import { MoneyText } from '../../components/MoneyText.tsx';
 import { NativeSelect } from '../../components/NativeSelect.tsx';
-import { PageHeader } from '../../components/PageHeader.tsx';
+import { FilterBar, TablePage } from '../../components/TablePage.tsx';
 import type { MessageKey } from '../../i18n/en.ts';
 import { useI18n } from '../../i18n/index.tsx';
 import { formatDate } from '../../lib/format.ts';
@@ -26,46 +26,24 @@ function RefundDialog({ order, onClose, onDone }: { order: Order; onClose(): voi
   const { t } = useI18n();
   const [reason, setReason] = useState('');
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmit();
   const reasonError = touched && !reason.trim() ? t('admin.reasonRequired') : fieldError(error, 'reason');
   const submit = async () => {
     setTouched(true);
     if (!reason.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await unwrap(api.POST('/api/admin/orders/{orderNo}/refund', { params: { path: { orderNo: order.orderNo } }, body: { reason: reason.trim() } }));
       Toast.success(t('p.orders.refunded'));
       onDone();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
-    <Modal
-      visible
-      title={t('p.orders.refundTitle', { order: order.orderNo })}
-      onCancel={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button theme="solid" type="danger" loading={busy} onClick={submit}>
-            {t('p.orders.refund')}
-          </Button>
-        </>
-      }
-    >
-      <div className="form">
-        <p>{t('p.orders.refundText')}</p>
-        <Field id="refund-reason" label={t('admin.reason')} error={reasonError}>
-          <Input id="refund-reason" value={reason} onChange={setReason} maxLength={200} validateStatus={reasonError ? 'error' : 'default'} />
-        </Field>
-        <ErrorBanner error={error} />
-      </div>
-    </Modal>
+    <FormDialog title={t('p.orders.refundTitle', { order: order.orderNo })} submitLabel={t('p.orders.refund')} submitType="danger" busy={busy} error={error} onSubmit={submit} onClose={onClose}>
+      <p>{t('p.orders.refundText')}</p>
+      <Field id="refund-reason" label={t('admin.reason')} error={reasonError}>
+        <Input id="refund-reason" value={reason} onChange={setReason} maxLength={200} validateStatus={reasonError ? 'error' : 'default'} />
+      </Field>
+    </FormDialog>
   );
 }
 
@@ -161,27 +139,23 @@ export default function Orders() {
   ];
 
   return (
-    <section>
-      <PageHeader title={t('p.orders.title')} />
-      <form
-        className="card filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied({ ...(search.trim() ? { search: search.trim() } : {}), ...(status ? { status } : {}), ...(method ? { method } : {}) });
-          setPage(1);
-        }}
-      >
-        <Input aria-label={t('p.orders.search')} placeholder={t('p.orders.search')} value={search} onChange={setSearch} style={{ width: 280 }} />
-        <NativeSelect<Status> label={t('common.status')} value={status} placeholder={`${t('common.status')}: ${t('common.all')}`} options={STATUSES.map((s) => ({ value: s, label: t(`p.status.${s}` as MessageKey) }))} onChange={setStatus} />
-        <NativeSelect<Method> label={t('p.orders.method')} value={method} placeholder={`${t('p.orders.method')}: ${t('common.all')}`} options={METHODS.map((m) => ({ value: m, label: methodLabel(t, m) }))} onChange={setMethod} />
-        <Button htmlType="submit" theme="solid">
-          {t('common.search')}
-        </Button>
-      </form>
-      <ErrorBanner error={orders.error} />
-      <div className="card">
-        <DataTable label={t('p.orders.title')} rowKey="orderNo" columns={columns} data={orders.data?.items ?? []} loading={orders.isFetching} minWidth={940} paging={{ page, pageSize: PAGE_SIZE, total: orders.data?.total ?? 0, onPageChange: setPage }} />
-      </div>
+    <TablePage
+      title={t('p.orders.title')}
+      filters={
+        <FilterBar
+          onSearch={() => {
+            setApplied({ ...(search.trim() ? { search: search.trim() } : {}), ...(status ? { status } : {}), ...(method ? { method } : {}) });
+            setPage(1);
+          }}
+        >
+          <Input aria-label={t('p.orders.search')} placeholder={t('p.orders.search')} value={search} onChange={setSearch} style={{ width: 280 }} />
+          <NativeSelect<Status> label={t('common.status')} value={status} placeholder={`${t('common.status')}: ${t('common.all')}`} options={STATUSES.map((s) => ({ value: s, label: t(`p.status.${s}` as MessageKey) }))} onChange={setStatus} />
+          <NativeSelect<Method> label={t('p.orders.method')} value={method} placeholder={`${t('p.orders.method')}: ${t('common.all')}`} options={METHODS.map((m) => ({ value: m, label: methodLabel(t, m) }))} onChange={setMethod} />
+        </FilterBar>
+      }
+      error={orders.error}
+      table={{ rowKey: 'orderNo', columns, data: orders.data?.items ?? [], loading: orders.isFetching, minWidth: 940, paging: { page, pageSize: PAGE_SIZE, total: orders.data?.total ?? 0, onPageChange: setPage } }}
+    >
       {refunding && (
         <RefundDialog
           order={refunding}
@@ -192,6 +166,6 @@ export default function Orders() {
           }}
         />
       )}
-    </section>
+    </TablePage>
   );
 }

@@ -1,12 +1,12 @@
-import { Button, Input, Modal, Switch, Tag, Toast } from '@douyinfe/semi-ui';
+import { Button, Input, Switch, Tag, Toast } from '@douyinfe/semi-ui';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client.ts';
-import { ErrorBanner, errorMessage } from '../../components/ErrorBanner.tsx';
-import { DataTable } from '../../components/DataTable.tsx';
+import { errorMessage } from '../../components/ErrorBanner.tsx';
 import { Field } from '../../components/Field.tsx';
+import { FormDialog, useSubmit } from '../../components/FormDialog.tsx';
 import { MoneyText } from '../../components/MoneyText.tsx';
-import { PageHeader } from '../../components/PageHeader.tsx';
+import { FilterBar, TablePage } from '../../components/TablePage.tsx';
 import { useI18n } from '../../i18n/index.tsx';
 import { formatDate } from '../../lib/format.ts';
 import { usdToPoints } from '../../lib/money.ts';
@@ -20,8 +20,7 @@ function AdjustDialog({ user, onClose }: { user: User; onClose(): void }) {
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
   const [touched, setTouched] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmit();
   // One key per dialog: a double click or a retry after a lost answer applies once.
   const [idempotencyKey] = useState(() => crypto.randomUUID());
   const points = usdToPoints(amount);
@@ -31,44 +30,23 @@ function AdjustDialog({ user, onClose }: { user: User; onClose(): void }) {
   const submit = async () => {
     setTouched(true);
     if (points === null || points === 0 || !reason.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await unwrap(api.POST('/api/admin/users/{id}/adjust', { params: { path: { id: user.id }, header: { 'idempotency-key': idempotencyKey } }, body: { quota: points, reason: reason.trim() } }));
       Toast.success(t('admin.adjusted'));
       await queryClient.invalidateQueries({ queryKey: ['admin', 'users'] });
       onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <Modal
-      visible
-      title={t('admin.adjustFor', { name: user.username })}
-      onCancel={onClose}
-      footer={
-        <>
-          <Button onClick={onClose}>{t('common.cancel')}</Button>
-          <Button theme="solid" type="primary" loading={busy} onClick={submit}>
-            {t('common.save')}
-          </Button>
-        </>
-      }
-    >
-      <div className="form">
-        <Field id="adjust-amount" label={t('admin.adjustAmount')} error={amountError}>
-          <Input id="adjust-amount" inputMode="decimal" prefix="$" value={amount} onChange={setAmount} validateStatus={amountError ? 'error' : 'default'} />
-        </Field>
-        <Field id="adjust-reason" label={t('admin.reason')} error={reasonError}>
-          <Input id="adjust-reason" value={reason} onChange={setReason} maxLength={200} validateStatus={reasonError ? 'error' : 'default'} />
-        </Field>
-        <ErrorBanner error={error} />
-      </div>
-    </Modal>
+    <FormDialog title={t('admin.adjustFor', { name: user.username })} submitLabel={t('common.save')} busy={busy} error={error} onSubmit={submit} onClose={onClose}>
+      <Field id="adjust-amount" label={t('admin.adjustAmount')} error={amountError}>
+        <Input id="adjust-amount" inputMode="decimal" prefix="$" value={amount} onChange={setAmount} validateStatus={amountError ? 'error' : 'default'} />
+      </Field>
+      <Field id="adjust-reason" label={t('admin.reason')} error={reasonError}>
+        <Input id="adjust-reason" value={reason} onChange={setReason} maxLength={200} validateStatus={reasonError ? 'error' : 'default'} />
+      </Field>
+    </FormDialog>
   );
 }
 
@@ -115,26 +93,22 @@ export default function Users() {
   ];
 
   return (
-    <section>
-      <PageHeader title={t('admin.users')} />
-      <form
-        className="card filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setApplied(search.trim());
-          setPage(1);
-        }}
-      >
-        <Input aria-label={t('admin.searchUsers')} placeholder={t('admin.searchUsers')} value={search} onChange={setSearch} style={{ width: 260 }} />
-        <Button htmlType="submit" theme="solid">
-          {t('common.search')}
-        </Button>
-      </form>
-      <ErrorBanner error={users.error} />
-      <div className="card">
-        <DataTable label={t('admin.users')} rowKey="id" columns={columns} data={users.data?.items ?? []} loading={users.isFetching} minWidth={1000} paging={{ page, pageSize: PAGE_SIZE, total: users.data?.total ?? 0, onPageChange: setPage }} />
-      </div>
+    <TablePage
+      title={t('admin.users')}
+      filters={
+        <FilterBar
+          onSearch={() => {
+            setApplied(search.trim());
+            setPage(1);
+          }}
+        >
+          <Input aria-label={t('admin.searchUsers')} placeholder={t('admin.searchUsers')} value={search} onChange={setSearch} style={{ width: 260 }} />
+        </FilterBar>
+      }
+      error={users.error}
+      table={{ rowKey: 'id', columns, data: users.data?.items ?? [], loading: users.isFetching, minWidth: 1000, paging: { page, pageSize: PAGE_SIZE, total: users.data?.total ?? 0, onPageChange: setPage } }}
+    >
       {adjusting && <AdjustDialog user={adjusting} onClose={() => setAdjusting(null)} />}
-    </section>
+    </TablePage>
   );
 }
