@@ -25,7 +25,9 @@ import type { Queryable } from '../db/index.ts';
 // holds decided in the order given, each against what the holds placed before it in the call left
 // (running room). That is the same sequence of checks as separate calls in that order, with no other
 // hold, debit or settlement able to come between them (the locks are held throughout); all placed rows
-// are inserted in one statement and commit together. A failed call places none of them.
+// are inserted in one statement and commit together. A failed call places none of them. The queue
+// saves round trips only: safety rests on the locks, so calls from several instances (or for two keys
+// of one user) still interleave correctly, one locked call at a time.
 
 /** Advisory lock namespaces (classid of the two-int form, which never meets the one-bigint locks). */
 const USER_NS = 0x686c6475; // 'hldu'
