@@ -1,6 +1,6 @@
 import type { Database } from '../db/index.ts';
 import type { UsageLogRow } from '../logs/usage-log.ts';
-import { PLACE_HOLD_PG } from './hold-sql.ts';
+import { HoldBatcher } from './hold-batch.ts';
 import { memoryBook, memoryHolds } from './memory-holds.ts';
 import { SettlementWriter, type Settlement } from './settlement-writer.ts';
 
@@ -31,6 +31,8 @@ export type HoldResult = 'ok' | 'balance' | 'key';
  * The PostgreSQL hold: one call of place_hold (hold-sql.ts), which serialises holds per account with
  * advisory locks and checks the committed balance and key usage against the sum of the live hold rows.
  * It never locks or writes a users / api_keys row, so it never waits for a settlement's disk flush.
+ * While one is in flight for an account, the account's next holds queue in the instance and go
+ * together in one place_holds call, decided in arrival order (hold-batch.ts).
  *
  * Its commit does not wait for the disk (db.relaxed): a database crash may lose the last moments of
  * holds, never a charge. A settlement whose hold row is gone charges in full and releases nothing, so
@@ -50,9 +52,17 @@ export interface PlacedHold {
 /** placeHold, also telling what the account can still spend beyond this hold (read in the same step). */
 export async function placeHoldWithRoom(db: Database, h: HoldRequest): Promise<PlacedHold> {
   if (memoryHolds(db)) return memoryBook(db).place(h);
-  const row = await (db.relaxed ?? db).get<{ result: string }>(PLACE_HOLD_PG, [h.amount, h.userId, h.keyId, h.holdId, h.instanceId, Date.now()]);
-  const [result, room] = row!.result.split(':');
+  const [result, room] = (await holdBatcher(db).place(h)).split(':');
   return { result: result as HoldResult, room: Math.max(0, Number(room ?? 0) || 0) };
+}
+
+const batchers = new WeakMap<Database, HoldBatcher>();
+
+/** The per-account hold queue of a PostgreSQL database (one per process and database). */
+function holdBatcher(db: Database): HoldBatcher {
+  let b = batchers.get(db);
+  if (!b) batchers.set(db, (b = new HoldBatcher(db.relaxed ?? db)));
+  return b;
 }
 
 /** What the user has on hold in this process's memory, beyond the hold rows (SQLite). */

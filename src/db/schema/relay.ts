@@ -1,6 +1,6 @@
 // Schema of the relay's routing: channel health (auto-disable with its reason and time) and the hold
-// function telling the room left after a hold (the stream overdraft ceiling).
-import { PLACE_HOLD_FUNCTION_WITH_ROOM } from '../../ledger/hold-sql.ts';
+// functions telling the room left after a hold (the stream overdraft ceiling), one or several at a time.
+import { PLACE_HOLD_FUNCTION_WITH_ROOM, PLACE_HOLDS_FUNCTION } from '../../ledger/hold-sql.ts';
 import type { Migration } from './migration.ts';
 
 export const relayMigrations: Migration[] = [
@@ -20,5 +20,11 @@ export const relayMigrations: Migration[] = [
     id: 151,
     name: 'place_hold answers the room left after the hold',
     up: (d) => (d === 'postgres' ? [PLACE_HOLD_FUNCTION_WITH_ROOM] : []),
+  },
+  {
+    // One account's holds that queued in the instance while one was in flight, in one call (hold-batch.ts).
+    id: 160,
+    name: 'place_holds: several holds of one account in one call, decided in order',
+    up: (d) => (d === 'postgres' ? [PLACE_HOLDS_FUNCTION] : []),
   },
 ];
