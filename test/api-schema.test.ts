@@ -13,7 +13,7 @@ beforeAll(async () => {
   gw = await startGateway();
   // A catalog with known content, for the pinned pricing answer.
   expect((await gw.admin.put('/api/admin/groups/vip', { multiplier: '2', description: 'Faster lane', selectable: true })).status).toBe(200);
-  await setPrice(gw, 'pin-tokens', { input: '2', output: '8', cachedInput: '1' });
+  await setPrice(gw, 'pin-tokens', { input: '2', output: '8', cachedInput: '1', audioOutput: '20' });
   await setPrice(gw, 'pin-per-call', { perRequest: '0.01' });
   await addChannel(gw, { baseUrl: 'http://127.0.0.1:9/v1', models: ['pin-tokens'], groups: ['default'] });
   user = await createUserWithKey(gw);
@@ -183,6 +183,7 @@ describe('GET /api/pricing (the console depends on this shape)', () => {
     const res = await user.client.get('/api/pricing');
     expect(res.status).toBe(200);
     const usd = (quota: number, text: string) => ({ quota, usd: text });
+    const kinds = (audioInput: string, audioOutput: string, imageInput: string, imageOutput: string) => ({ audioInput, audioOutput, imageInput, imageOutput });
     expect(res.body).toEqual({
       items: [
         {
@@ -192,12 +193,16 @@ describe('GET /api/pricing (the console depends on this shape)', () => {
           cachedInput: null,
           cacheWrite: null,
           perRequest: '0.01',
+          audioInput: null,
+          audioOutput: null,
+          imageInput: null,
+          imageOutput: null,
           billing: 'per_request',
           maxOutputTokens: null,
           availableIn: [],
           prices: [
-            { group: 'default', multiplier: '1', input: '0', output: '0', cachedInput: '0', cacheWrite: '0', perRequest: '0.01', points: { perRequest: usd(5000, '0.010000') } },
-            { group: 'vip', multiplier: '2', input: '0', output: '0', cachedInput: '0', cacheWrite: '0', perRequest: '0.02', points: { perRequest: usd(10000, '0.020000') } },
+            { group: 'default', multiplier: '1', input: '0', output: '0', cachedInput: '0', cacheWrite: '0', ...kinds('0', '0', '0', '0'), perRequest: '0.01', points: { perRequest: usd(5000, '0.010000') } },
+            { group: 'vip', multiplier: '2', input: '0', output: '0', cachedInput: '0', cacheWrite: '0', ...kinds('0', '0', '0', '0'), perRequest: '0.02', points: { perRequest: usd(10000, '0.020000') } },
           ],
         },
         {
@@ -207,6 +212,10 @@ describe('GET /api/pricing (the console depends on this shape)', () => {
           cachedInput: '1',
           cacheWrite: null,
           perRequest: null,
+          audioInput: null,
+          audioOutput: '20',
+          imageInput: null,
+          imageOutput: null,
           billing: 'usage',
           maxOutputTokens: null,
           availableIn: ['default'],
@@ -218,6 +227,7 @@ describe('GET /api/pricing (the console depends on this shape)', () => {
               output: '8',
               cachedInput: '1',
               cacheWrite: '2',
+              ...kinds('2', '20', '2', '8'),
               perRequest: null,
               points: { perMillionInput: usd(1_000_000, '2.000000'), perMillionOutput: usd(4_000_000, '8.000000') },
             },
@@ -228,6 +238,7 @@ describe('GET /api/pricing (the console depends on this shape)', () => {
               output: '16',
               cachedInput: '2',
               cacheWrite: '4',
+              ...kinds('4', '40', '4', '16'),
               perRequest: null,
               points: { perMillionInput: usd(2_000_000, '4.000000'), perMillionOutput: usd(8_000_000, '16.000000') },
             },

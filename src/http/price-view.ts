@@ -13,7 +13,11 @@ export const PriceView = z
     output: usdText.openapi({ description: 'USD per 1M output tokens' }),
     cachedInput: usdText.nullable().openapi({ description: 'USD per 1M cached input tokens; null = the input price' }),
     cacheWrite: usdText.nullable().openapi({ description: 'USD per 1M cache-write tokens; null = the input price' }),
-    perRequest: usdText.nullable().openapi({ description: 'USD per request; when set, tokens are not billed' }),
+    perRequest: usdText.nullable().openapi({ description: 'USD per request (rerank: per search unit when the provider reports them); when set, tokens are not billed' }),
+    audioInput: usdText.nullable().openapi({ description: 'USD per 1M audio prompt tokens (as the provider reports them); null = the input price' }),
+    audioOutput: usdText.nullable().openapi({ description: 'USD per 1M audio answer tokens; null = the output price' }),
+    imageInput: usdText.nullable().openapi({ description: 'USD per 1M image prompt tokens; null = the input price' }),
+    imageOutput: usdText.nullable().openapi({ description: 'USD per 1M image answer tokens; null = the output price' }),
     billing: z.enum(['usage', 'per_request']),
     maxOutputTokens: z
       .number()
@@ -47,6 +51,10 @@ export const PriceInput = z
     cachedInput: usd.nullable().optional(),
     cacheWrite: usd.nullable().optional(),
     perRequest: usd.nullable().optional(),
+    audioInput: usd.nullable().optional(),
+    audioOutput: usd.nullable().optional(),
+    imageInput: usd.nullable().optional(),
+    imageOutput: usd.nullable().optional(),
     maxOutputTokens: z
       .number()
       .int()

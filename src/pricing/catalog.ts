@@ -31,6 +31,10 @@ export class PricingCatalog {
           cachedInput: big(r.cached_input_micros),
           cacheWrite: big(r.cache_write_micros),
           perRequest: big(r.per_request_micros),
+          audioInput: big(r.audio_input_micros),
+          audioOutput: big(r.audio_output_micros),
+          imageInput: big(r.image_input_micros),
+          imageOutput: big(r.image_output_micros),
           maxOutputTokens: r.max_output_tokens === null || r.max_output_tokens === undefined ? null : Number(r.max_output_tokens),
         },
       ]),
@@ -48,13 +52,12 @@ export class PricingCatalog {
   }
 
   async setPrice(model: string, p: Price): Promise<void> {
+    const cols = ['input_micros', 'output_micros', 'cached_input_micros', 'cache_write_micros', 'per_request_micros', 'audio_input_micros', 'audio_output_micros', 'image_input_micros', 'image_output_micros', 'max_output_tokens'];
+    const values = [p.input, p.output, p.cachedInput, p.cacheWrite, p.perRequest, p.audioInput ?? null, p.audioOutput ?? null, p.imageInput ?? null, p.imageOutput ?? null, p.maxOutputTokens];
     await this.db.run(
-      `INSERT INTO prices (model, input_micros, output_micros, cached_input_micros, cache_write_micros, per_request_micros, max_output_tokens, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (model) DO UPDATE SET input_micros = excluded.input_micros, output_micros = excluded.output_micros,
-         cached_input_micros = excluded.cached_input_micros, cache_write_micros = excluded.cache_write_micros,
-         per_request_micros = excluded.per_request_micros, max_output_tokens = excluded.max_output_tokens, updated_at = excluded.updated_at`,
-      [model, p.input, p.output, p.cachedInput, p.cacheWrite, p.perRequest, p.maxOutputTokens, Date.now()].map((v) => (typeof v === 'bigint' ? Number(v) : v)),
+      `INSERT INTO prices (model, ${cols.join(', ')}, updated_at) VALUES (?, ${cols.map(() => '?').join(', ')}, ?)
+       ON CONFLICT (model) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}, updated_at = excluded.updated_at`,
+      [model, ...values, Date.now()].map((v) => (typeof v === 'bigint' ? Number(v) : v)),
     );
     await this.reload();
   }
@@ -76,6 +79,8 @@ export class PricingCatalog {
   }
 }
 
+const usdOrNull = (v: bigint | null | undefined) => (v == null ? null : formatMicros(v));
+
 export function describePrice(p: Price) {
   return {
     input: formatMicros(p.input),
@@ -83,6 +88,10 @@ export function describePrice(p: Price) {
     cachedInput: p.cachedInput === null ? null : formatMicros(p.cachedInput),
     cacheWrite: p.cacheWrite === null ? null : formatMicros(p.cacheWrite),
     perRequest: p.perRequest === null ? null : formatMicros(p.perRequest),
+    audioInput: usdOrNull(p.audioInput),
+    audioOutput: usdOrNull(p.audioOutput),
+    imageInput: usdOrNull(p.imageInput),
+    imageOutput: usdOrNull(p.imageOutput),
     billing: p.perRequest === null ? ('usage' as const) : ('per_request' as const),
     maxOutputTokens: p.maxOutputTokens,
   };
@@ -101,6 +110,10 @@ export function groupPrice(p: Price, g: Group) {
     output: scale(p.output),
     cachedInput: scale(p.cachedInput ?? p.input),
     cacheWrite: scale(p.cacheWrite ?? p.input),
+    audioInput: scale(p.audioInput ?? p.input),
+    audioOutput: scale(p.audioOutput ?? p.output),
+    imageInput: scale(p.imageInput ?? p.input),
+    imageOutput: scale(p.imageOutput ?? p.output),
     perRequest: scale(p.perRequest),
     points:
       p.perRequest === null

@@ -21,6 +21,8 @@ export interface Delivered {
   bytes: number;
   complete: boolean;
   events: number;
+  /** Per-request units the provider billed (Cohere rerank search units); absent: one. */
+  units?: number;
 }
 
 /**
@@ -51,13 +53,15 @@ export async function chargeMetered(
     if (typeof b === 'string') bill.warnInvalidUsage(b);
     else billable = b;
   }
-  if (billable && d.complete) {
-    await bill.charge(billable, { estimated: false, status, error });
+  if (d.events > 0 && bill.ctx.price.perRequest !== null) {
+    // A per-request price (images, audio, rerank, moderation …) does not depend on a count: nothing to
+    // estimate. It is charged once, or once per unit the provider billed (rerank search units).
+    const counts = billable ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+    await bill.charge(d.units ? { ...counts, units: d.units } : counts, { estimated: false, status, error });
     return;
   }
-  if (d.events > 0 && bill.ctx.price.perRequest !== null) {
-    // A per-request price (images, audio, rerank, moderation …) does not depend on a count: nothing to estimate.
-    await bill.charge(billable ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, { estimated: false, status, error });
+  if (billable && d.complete) {
+    await bill.charge(billable, { estimated: false, status, error });
     return;
   }
   if (d.events === 0) {

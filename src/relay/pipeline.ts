@@ -24,6 +24,8 @@ export interface HeldRequest {
   maxTokens: number | null;
   /** Choices the upstream may generate (n / best_of); 1 for protocols without them. */
   choices: number;
+  /** Per-request units a per-request price is held for (rerank search units); absent: one. */
+  units?: number;
   /** Channels this endpoint can talk to (by type); undefined: every type. */
   accepts?: (channel: Channel) => boolean;
 }
@@ -49,7 +51,7 @@ export async function runHeld(gw: Gateway, auth: KeyAuth, r: HeldRequest, res: S
 
   const requestId = timeOrderedId();
   const perChoice = outputCapPerChoice(r.maxTokens, price.maxOutputTokens, gw.settings.current.defaultMaxOutputTokens);
-  const amount = holdFor(price, group.multiplier, r.bodyBytes, perChoice, r.choices);
+  const amount = holdFor(price, group.multiplier, r.bodyBytes, perChoice, r.choices, r.units);
   // n × max_tokens can be astronomically large: no balance covers it, and the database must never see it.
   if (!Number.isSafeInteger(amount)) throw insufficient('balance', amount, auth);
   const held = await placeHoldWithRoom(gw.db, { holdId: requestId, userId: auth.userId, keyId: key.id, amount, instanceId: gw.instanceId, keyLimited: key.quotaLimit !== null });

@@ -8,6 +8,7 @@ import type { Usage } from './translate/ir.ts';
 import type { StreamDecoder, StreamEncoder } from './translate/stream.ts';
 import { TEXT_CHARS } from './sse-tap.ts';
 import { MAX_USAGE_TOKENS } from './usage.ts';
+import { nonZero } from './translate/util.ts';
 
 /**
  * The billable form of a provider's usage, or a reason to refuse it. Usage.inputTokens includes
@@ -16,7 +17,8 @@ import { MAX_USAGE_TOKENS } from './usage.ts';
 export function billableUsage(u: Usage): TokenUsage | string {
   if (u.inputTokens + u.outputTokens > MAX_USAGE_TOKENS) return `${u.inputTokens + u.outputTokens} tokens > ${MAX_USAGE_TOKENS}`;
   if (u.cachedInputTokens + u.cacheWriteTokens > u.inputTokens) return 'cached tokens exceed input tokens';
-  return { promptTokens: u.inputTokens - u.cacheWriteTokens, completionTokens: u.outputTokens, cachedTokens: u.cachedInputTokens, cacheWriteTokens: u.cacheWriteTokens };
+  const parts = nonZero({ audioInputTokens: u.audioInputTokens ?? 0, imageInputTokens: u.imageInputTokens ?? 0, audioOutputTokens: u.audioOutputTokens ?? 0, imageOutputTokens: u.imageOutputTokens ?? 0 });
+  return { promptTokens: u.inputTokens - u.cacheWriteTokens, completionTokens: u.outputTokens, cachedTokens: u.cachedInputTokens, cacheWriteTokens: u.cacheWriteTokens, ...parts };
 }
 
 /** Wraps a provider's stream decoder, keeping the generated text (text, thinking, tool arguments). */

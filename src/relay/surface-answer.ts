@@ -14,6 +14,7 @@ import { readLimited } from './read-limited.ts';
 import { RelayError } from './respond.ts';
 import { drained, pipeStream } from './stream.ts';
 import { SurfaceStreamDecoder } from './surface-stream.ts';
+import type { RerankUsage } from './rerank-usage.ts';
 import { readSurfaceUsage } from './surface-usage.ts';
 import type { UpstreamRefusal, UpstreamSuccess } from './upstream.ts';
 
@@ -24,6 +25,8 @@ export interface SurfaceAnswer {
   errorEvent: (message: string) => string;
   promptEstimate: () => Promise<number>;
   headers: Record<string, string>;
+  /** Reads a JSON answer's usage where it is not in `usage` alone (rerank: Cohere's meta.billed_units). */
+  usageOf?: (body: any) => RerankUsage;
   /** Streams in chat-completion framing (legacy completions) go through chat's byte-level tap instead. */
   chatFraming?: { dropUsageChunk: boolean; messages: unknown };
 }
@@ -58,10 +61,11 @@ export async function answerSurface(gw: Gateway, result: UpstreamSuccess | Upstr
     } catch {
       throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
     }
-    const reading = readSurfaceUsage(parsed?.usage);
+    const { reading, units, invalidUnits } = o.usageOf?.(parsed) ?? { reading: readSurfaceUsage(parsed?.usage), units: null, invalidUnits: null };
     if (reading.kind === 'invalid') bill.warnInvalidUsage(reading.reason);
+    if (invalidUnits) bill.warnInvalidUsage(invalidUnits);
     const usage = reading.kind === 'usage' ? reading.usage : undefined;
-    await chargeMetered(bill, usage, { text: o.answerText(parsed), bytes: 0, complete: true, events: 1 }, o.promptEstimate, 200, null);
+    await chargeMetered(bill, usage, { text: o.answerText(parsed), bytes: 0, complete: true, events: 1, ...(units ? { units } : {}) }, o.promptEstimate, 200, null);
     res.writeHead(200, { 'content-type': contentType || 'application/json', 'content-length': buf.length, ...o.headers });
     res.end(buf);
     return;

@@ -1,10 +1,11 @@
 // The usage object of every OpenAI surface besides chat, in the common Usage shape the metering bills.
 // OpenAI names the counts two ways: prompt_tokens / completion_tokens (completions, embeddings) and
 // input_tokens / output_tokens (responses, images, audio); rerank vendors send total_tokens alone.
-// Reasoning, audio and image tokens are parts of those totals at OpenAI (…_details), so they are
-// billed at the model's input / output price; a breakdown larger than its total is refused.
+// Reasoning, audio and image tokens are parts of those totals at OpenAI (…_details): reasoning is
+// billed at the output price, audio and image tokens at the model's audio / image prices where it
+// sets them (else input / output); a breakdown larger than its total is refused.
 import type { Usage } from './translate/ir.ts';
-import { isObject, readCounts } from './translate/util.ts';
+import { isObject, nonZero, readCounts } from './translate/util.ts';
 
 /** A usage reading: the provider's counts, none at all, or counts we refuse to bill (then estimated). */
 export type SurfaceUsage = { kind: 'usage'; usage: Usage } | { kind: 'absent' } | { kind: 'invalid'; reason: string };
@@ -37,5 +38,7 @@ export function readSurfaceUsage(u: unknown): SurfaceUsage {
   const over = (parts: number[], total: number) => parts.some((p) => p > total);
   if (usage.cachedInputTokens > usage.inputTokens || over(inParts, usage.inputTokens)) return { kind: 'invalid', reason: 'an input token breakdown exceeds input tokens' };
   if (usage.reasoningTokens > usage.outputTokens || over(outParts, usage.outputTokens)) return { kind: 'invalid', reason: 'an output token breakdown exceeds output tokens' };
-  return { kind: 'usage', usage };
+  const [audioIn, imageIn] = inParts;
+  const [audioOut, imageOut] = outParts;
+  return { kind: 'usage', usage: { ...usage, ...nonZero({ audioInputTokens: audioIn!, imageInputTokens: imageIn!, audioOutputTokens: audioOut!, imageOutputTokens: imageOut! }) } };
 }

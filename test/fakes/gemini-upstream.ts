@@ -7,6 +7,7 @@
 //   (default)  K = min(maxOutputTokens ?? 8, 8) words "tok ", usage {prompt 10, candidates K};
 //              finishReason STOP, or MAX_TOKENS when the cap cut it
 //   cached     usageMetadata.cachedContentTokenCount = 4
+//   audio      promptTokensDetails with AUDIO_PROMPT_TOKENS AUDIO tokens, candidatesTokensDetails all AUDIO
 //   tools      when the request declares functions: text "Let me check." then a functionCall of the
 //              first one (no id, as Gemini sends it; args {"location":"Paris"}; a thoughtSignature)
 //   thinking   when thinkingConfig.includeThoughts: a thought part first, thoughtsTokenCount 3
@@ -48,6 +49,8 @@ export interface VertexOptions {
 }
 
 const PROMPT_TOKENS = 10;
+/** `audio` models: this many of the prompt's tokens are AUDIO, and the whole answer is (native audio output). */
+export const AUDIO_PROMPT_TOKENS = 6;
 const THOUGHT_TOKENS = 3;
 const ROUTE = /^\/v1beta\/models\/([^/:]+):([A-Za-z]+)$/;
 const vertexRoute = (v: VertexOptions) => new RegExp(`^/v1/projects/${v.project}/locations/${v.location}/publishers/google/models/([^/:]+):([A-Za-z]+)$`);
@@ -149,7 +152,9 @@ export async function startFakeGemini(opts: { vertex?: VertexOptions } = {}): Pr
         totalTokenCount: PROMPT_TOKENS + candidates + (withThinking ? THOUGHT_TOKENS : 0),
         ...(model.includes('cached') ? { cachedContentTokenCount: 4 } : {}),
         ...(withThinking ? { thoughtsTokenCount: THOUGHT_TOKENS } : {}),
-        promptTokensDetails: [{ modality: 'TEXT', tokenCount: PROMPT_TOKENS }],
+        ...(model.includes('audio')
+          ? { promptTokensDetails: [{ modality: 'TEXT', tokenCount: PROMPT_TOKENS - AUDIO_PROMPT_TOKENS }, { modality: 'AUDIO', tokenCount: AUDIO_PROMPT_TOKENS }], candidatesTokensDetails: [{ modality: 'AUDIO', tokenCount: candidates }] }
+          : { promptTokensDetails: [{ modality: 'TEXT', tokenCount: PROMPT_TOKENS }] }),
       });
       const chunkOf = (parts: any[], i: number, final: boolean) => ({
         candidates: [{ content: { parts, role: 'model' }, ...(final ? { finishReason } : {}), index: 0 }],

@@ -1,11 +1,12 @@
 // The fake OpenAI upstream's surfaces besides chat, in OpenAI's real wire formats: /responses (JSON and
 // typed SSE events), /completions (JSON and SSE with the usage chunk), /embeddings (float or base64, as
 // the SDK asks), /images/generations and /edits (dall-e style URLs without usage; models containing
-// `gptimage`: b64 images with token usage, and image_generation.* SSE events when streamed),
+// `gptimage`: b64 images with token usage, and image_generation.* SSE events when streamed;
+// `imgtokens`: the same with image tokens in the usage details, IMAGE_TOKEN_USAGE),
 // /audio/speech (MP3 bytes; stream_format sse: speech.audio.* events with usage),
 // /audio/transcriptions (multipart; JSON with token usage, `whisper` models duration usage, text
 // formats as text/plain, stream: transcript.text.* events), /moderations (no usage) and /rerank
-// (Jina style, usage.total_tokens). The model-name tags of openai-upstream.ts apply: error429
+// (Jina style, usage.total_tokens; `cohere` models: Cohere style, meta.billed_units.search_units). The model-name tags of openai-upstream.ts apply: error429
 // (with retry-after), error500, error400, nousage, cut, reasoning (2 reasoning tokens), cached.
 import type http from 'node:http';
 
@@ -25,6 +26,14 @@ export const TRANSCRIPT = 'hello from the fake';
 export const TRANSCRIPT_USAGE = { type: 'tokens', input_tokens: 20, input_token_details: { text_tokens: 0, audio_tokens: 20 }, output_tokens: 4, total_tokens: 24 };
 /** Token usage of one gpt-image style generation. */
 export const IMAGE_USAGE = { input_tokens: 12, input_tokens_details: { text_tokens: 12, image_tokens: 0 }, output_tokens: 272, total_tokens: 284 };
+/** Token usage of an `imgtokens` generation or edit: image tokens in the prompt (an edit's input image) and the answer. */
+export const IMAGE_TOKEN_USAGE = {
+  input_tokens: 50,
+  input_tokens_details: { text_tokens: 10, image_tokens: 40 },
+  output_tokens: 272,
+  output_tokens_details: { text_tokens: 0, image_tokens: 272 },
+  total_tokens: 322,
+};
 /** Usage of a streamed speech (gpt-4o-mini-tts style). */
 export const SPEECH_USAGE = { input_tokens: 7, output_tokens: 50, total_tokens: 57 };
 export const PNG_1PX = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
@@ -112,18 +121,19 @@ export function answerSurface(c: SurfaceCall): boolean {
     case '/images/edits': {
       const form = c.form;
       const n = Number(form?.get('n') ?? body?.n ?? 1);
-      const gptImage = model.includes('gptimage');
+      const gptImage = model.includes('gptimage') || model.includes('imgtokens');
+      const imageUsage = model.includes('imgtokens') ? IMAGE_TOKEN_USAGE : IMAGE_USAGE;
       const stream = body?.stream === true || form?.get('stream') === 'true';
       const kind = path === '/images/edits' ? 'image_edit' : 'image_generation';
       if (stream && gptImage) {
         startSse();
         sse(`${kind}.partial_image`, { type: `${kind}.partial_image`, b64_json: PNG_1PX, partial_image_index: 0, created_at: created, size: '1024x1024', quality: 'low', background: 'opaque', output_format: 'png' });
         if (cutAfter(1)) return true;
-        sse(`${kind}.completed`, { type: `${kind}.completed`, b64_json: PNG_1PX, created_at: created, size: '1024x1024', quality: 'low', background: 'opaque', output_format: 'png', ...(usage ? { usage: IMAGE_USAGE } : {}) });
+        sse(`${kind}.completed`, { type: `${kind}.completed`, b64_json: PNG_1PX, created_at: created, size: '1024x1024', quality: 'low', background: 'opaque', output_format: 'png', ...(usage ? { usage: imageUsage } : {}) });
         return res.end(), true;
       }
       const data = Array.from({ length: n }, () => (gptImage ? { b64_json: PNG_1PX } : { url: 'https://images.example/fake.png', revised_prompt: 'a fake image' }));
-      return json(200, { created, data, ...(gptImage && usage ? { usage: IMAGE_USAGE } : {}) }), true;
+      return json(200, { created, data, ...(gptImage && usage ? { usage: imageUsage } : {}) }), true;
     }
     case '/audio/speech':
       if (typeof body.input !== 'string' || !body.voice) return json(400, errorBody("Missing required parameter: 'input' or 'voice'.", 'invalid_request_error')), true;
@@ -163,6 +173,12 @@ export function answerSurface(c: SurfaceCall): boolean {
       const docs: unknown[] = Array.isArray(body.documents) ? body.documents : [];
       const results = docs.map((d, index) => ({ index, relevance_score: 1 / (index + 1), document: { text: typeof d === 'string' ? d : (d as any)?.text } }));
       const top = Number.isSafeInteger(body.top_n) ? results.slice(0, body.top_n) : results;
+      if (model.includes('cohere')) {
+        // Cohere: no `usage`; one search unit per 100 documents in meta.billed_units (`coherebad`: an absurd count).
+        const units = model.includes('coherebad') ? 1e9 : Math.ceil(docs.length / 100);
+        const meta = { api_version: { version: '2' }, ...(usage ? { billed_units: { search_units: units } } : {}) };
+        return json(200, { id: `rerank-fake${c.seq}`, results: top.map(({ index, relevance_score }) => ({ index, relevance_score })), meta }), true;
+      }
       return json(200, { model, results: top, ...(usage ? { usage: { total_tokens: PROMPT_TOKENS + TOKENS_PER_INPUT * docs.length } } : {}) }), true;
     }
   }

@@ -4,6 +4,7 @@
 // parallel tests using different model names never interfere:
 //   (default)  K = min(max_completion_tokens ?? max_tokens ?? 8, 8) words "tok ", usage {10, K}
 //   cached     as default, usage.prompt_tokens_details.cached_tokens = 4
+//   audio      as default, with audio tokens in prompt_tokens_details and completion_tokens_details
 //   nousage    never sends usage (JSON or stream)
 //   error500   500 with an OpenAI error body;  error400: 400 with an OpenAI error body
 //   cut        stream: 3 word chunks then the socket is destroyed; non-stream: socket destroyed at once
@@ -59,13 +60,18 @@ function errorBody(message: string, type: string, code: string | null = null) {
   return JSON.stringify({ error: { message, type, param: null, code } });
 }
 
+/** `audio` models (gpt-4o-audio style): AUDIO_PROMPT_TOKENS of the prompt are audio, and all but 2 of the answer's tokens. */
+export const AUDIO_PROMPT_TOKENS = 6;
+export const audioAnswerTokens = (completion: number) => Math.max(0, completion - 2);
+
 function usageFor(model: string, completion: number) {
+  const audio = model.includes('audio');
   return {
     prompt_tokens: PROMPT_TOKENS,
     completion_tokens: completion,
     total_tokens: PROMPT_TOKENS + completion,
-    prompt_tokens_details: { cached_tokens: model.includes('cached') ? 4 : 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: model.includes('cached') ? 4 : 0, audio_tokens: audio ? AUDIO_PROMPT_TOKENS : 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: audio ? audioAnswerTokens(completion) : 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
 }
 

@@ -32,6 +32,7 @@ export interface Funded {
   client: ApiClient;
   key: string;
   keyId: number;
+  userId: number;
   sdk: OpenAI;
 }
 

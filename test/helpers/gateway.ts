@@ -119,7 +119,7 @@ export async function addChannel(
   return res.body.id;
 }
 
-export async function setPrice(gw: TestGateway, model: string, price: { input?: string; output?: string; cachedInput?: string; perRequest?: string }): Promise<void> {
+export async function setPrice(gw: TestGateway, model: string, price: { input?: string; output?: string; cachedInput?: string; cacheWrite?: string; perRequest?: string; audioInput?: string; audioOutput?: string; imageInput?: string; imageOutput?: string }): Promise<void> {
   const res = await gw.admin.put(`/api/admin/prices/${encodeURIComponent(model)}`, price);
   if (res.status !== 200) throw new Error(`setPrice: ${res.status} ${JSON.stringify(res.body)}`);
 }

@@ -232,4 +232,10 @@ export const coreMigrations: Migration[] = [
     name: 'channels: per-type config (sealed JSON: Azure api-version and deployments, Vertex project, extra headers)',
     up: () => [`ALTER TABLE channels ADD COLUMN config TEXT NOT NULL DEFAULT '{}'`],
   },
+  {
+    // USD per 1M audio / image tokens of the prompt and the answer; NULL: the input / output price.
+    id: 175,
+    name: 'prices: audio and image token prices',
+    up: () => ['audio_input', 'audio_output', 'image_input', 'image_output'].map((c) => `ALTER TABLE prices ADD COLUMN ${c}_micros BIGINT`),
+  },
 ];

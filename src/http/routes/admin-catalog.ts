@@ -252,6 +252,10 @@ export const adminCatalogRoutes = routes()
       cachedInput: b.cachedInput ?? null,
       cacheWrite: b.cacheWrite ?? null,
       perRequest: b.perRequest ?? null,
+      audioInput: b.audioInput ?? null,
+      audioOutput: b.audioOutput ?? null,
+      imageInput: b.imageInput ?? null,
+      imageOutput: b.imageOutput ?? null,
       maxOutputTokens: b.maxOutputTokens ?? null,
     };
     await gw.pricing.setPrice(model, price);

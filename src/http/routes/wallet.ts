@@ -94,6 +94,10 @@ const GroupPriceSchema = z
     output: z.string(),
     cachedInput: z.string(),
     cacheWrite: z.string(),
+    audioInput: z.string().openapi({ description: 'Per 1M audio prompt tokens' }),
+    audioOutput: z.string().openapi({ description: 'Per 1M audio answer tokens' }),
+    imageInput: z.string().openapi({ description: 'Per 1M image prompt tokens' }),
+    imageOutput: z.string().openapi({ description: 'Per 1M image answer tokens' }),
     perRequest: z.string().nullable(),
     points: z.union([z.object({ perMillionInput: Money, perMillionOutput: Money }), z.object({ perRequest: Money })]),
   })

@@ -10,6 +10,7 @@ import type { Gateway } from '../../gateway.ts';
 import { authorize } from '../auth.ts';
 import { readBody } from '../body.ts';
 import { parseMultipart, withField } from '../multipart.ts';
+import { heldSearchUnits, readRerankUsage, type RerankUsage } from '../rerank-usage.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
 import { RelayError } from '../respond.ts';
 import { answerSurface } from '../surface-answer.ts';
@@ -29,6 +30,8 @@ export interface SurfaceRequest {
   extra?: Record<string, unknown>;
   /** The stream is in chat-completion framing (legacy completions): chat's byte-level tap meters it. */
   chatFraming?: { dropUsageChunk: boolean };
+  /** Per-request units to hold for (rerank search units); absent: one. */
+  units?: number;
 }
 
 export interface Surface {
@@ -38,6 +41,8 @@ export interface Surface {
   /** Checks the body (text fields and file names for multipart); throws a 400 naming the field. */
   parse(body: Record<string, unknown>, files: Set<string>): SurfaceRequest;
   answerText: (body: any) => string;
+  /** Reads a JSON answer's usage where it is not in `usage` alone. */
+  usageOf?: (body: any) => RerankUsage;
   /** Stream error events as this surface's stream format writes them. */
   errorEvent: (message: string) => string;
 }
@@ -161,9 +166,10 @@ export const SURFACES: Record<string, Surface> = {
       if (!Array.isArray(b.documents) || b.documents.length === 0) throw bad("'documents' is required (a non-empty array).", 'documents');
       positive(b, 'top_n');
       const docs = b.documents.map((d: any) => (typeof d === 'string' ? d : typeof d?.text === 'string' ? d.text : '')).join('\n');
-      return noOutput(model, `${query}\n${docs}`);
+      return { ...noOutput(model, `${query}\n${docs}`), units: heldSearchUnits(b.documents.length) };
     },
     answerText: noText,
+    usageOf: readRerankUsage,
     errorEvent: dataError,
   },
 };
@@ -202,7 +208,7 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
     r = surface.parse(body, new Set());
     bodyFor = (model) => (model === r.model && !r.extra ? raw : JSON.stringify({ ...body, ...r.extra, model }));
   }
-  const held = { model: r.model, stream: r.stream, bodyBytes: raw.length, maxTokens: r.maxTokens, choices: r.choices, accepts: servesSurfaces };
+  const held = { model: r.model, stream: r.stream, bodyBytes: raw.length, maxTokens: r.maxTokens, choices: r.choices, units: r.units, accepts: servesSurfaces };
   const headers = { 'content-type': upstreamType, accept: '*/*' };
   await runHeld(gw, auth, held, res, startedAt, createdAt, async (channels, bill, signal) => {
     const cache = new Map<string, Buffer | string>();
@@ -217,6 +223,7 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
     bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
     const promptEstimate = () => countTokens(r.promptText);
     const chatFraming = r.chatFraming ? { ...r.chatFraming, messages: [{ content: r.promptText }] } : undefined;
-    await answerSurface(gw, result, bill, res, signal, { answerText: surface.answerText, errorEvent: surface.errorEvent, promptEstimate, headers: { 'x-moleapi-request-id': bill.ctx.requestId }, ...(chatFraming ? { chatFraming } : {}) });
+    const usageOf = surface.usageOf ? { usageOf: surface.usageOf } : {};
+    await answerSurface(gw, result, bill, res, signal, { answerText: surface.answerText, errorEvent: surface.errorEvent, promptEstimate, headers: { 'x-moleapi-request-id': bill.ctx.requestId }, ...usageOf, ...(chatFraming ? { chatFraming } : {}) });
   });
 }

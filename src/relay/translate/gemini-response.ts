@@ -1,7 +1,7 @@
 // Gemini generateContent responses (and usageMetadata and finish reasons) ⇄ the intermediate form.
 import type { GeminiFinishReason, GeminiGenerateContentResponse, GeminiPart, GeminiUsageMetadata } from '../protocols/gemini.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { arr, isObject, newId, obj, optArr, optStr, parseArguments, readCounts, str, asText } from './util.ts';
+import { arr, isObject, nonZero, newId, obj, optArr, optStr, parseArguments, readCounts, str, asText } from './util.ts';
 
 const optObj = (v: unknown, at: string) => (v == null ? undefined : obj(v, at));
 
@@ -16,8 +16,20 @@ export function decodeGeminiUsage(u: GeminiUsageMetadata | null | undefined): Us
       cachedInputTokens: count(u.cachedContentTokenCount),
       cacheWriteTokens: 0,
       reasoningTokens: thoughts,
+      ...nonZero({
+        audioInputTokens: modality(u.promptTokensDetails, 'AUDIO', count),
+        imageInputTokens: modality(u.promptTokensDetails, 'IMAGE', count),
+        audioOutputTokens: modality(u.candidatesTokensDetails, 'AUDIO', count),
+        imageOutputTokens: modality(u.candidatesTokensDetails, 'IMAGE', count),
+      }),
     };
   });
+}
+
+/** Tokens of one modality in a Gemini `…TokensDetails` list ([{modality, tokenCount}]). */
+function modality(details: unknown, which: 'AUDIO' | 'IMAGE', count: (v: unknown) => number): number {
+  if (!Array.isArray(details)) return 0;
+  return details.reduce((n: number, d) => n + (isObject(d) && d.modality === which ? count(d.tokenCount) : 0), 0);
 }
 
 export function encodeGeminiUsage(u: Usage): GeminiUsageMetadata {

@@ -2,7 +2,7 @@
 import type { OpenAIChatResponse, OpenAIFinishReason, OpenAIMessage, OpenAIUsage } from '../protocols/openai.ts';
 import { unsupported } from './errors.ts';
 import type { ChatResponse, Part, StopReason, Usage } from './ir.ts';
-import { isObject, newId, obj, optArr, optStr, readCounts, str, asText } from './util.ts';
+import { isObject, newId, nonZero, obj, optArr, optStr, readCounts, str, asText } from './util.ts';
 
 export function decodeOpenAIUsage(u: OpenAIUsage | null | undefined): Usage | undefined {
   if (!isObject(u)) return undefined;
@@ -13,6 +13,12 @@ export function decodeOpenAIUsage(u: OpenAIUsage | null | undefined): Usage | un
     // Not OpenAI's own field; some compatible vendors report cache writes this way.
     cacheWriteTokens: count((u.prompt_tokens_details as { cache_write_tokens?: unknown } | null | undefined)?.cache_write_tokens),
     reasoningTokens: count(u.completion_tokens_details?.reasoning_tokens),
+    ...nonZero({
+      audioInputTokens: count(u.prompt_tokens_details?.audio_tokens),
+      imageInputTokens: count(u.prompt_tokens_details?.image_tokens),
+      audioOutputTokens: count(u.completion_tokens_details?.audio_tokens),
+      imageOutputTokens: count(u.completion_tokens_details?.image_tokens),
+    }),
   }));
 }
 

@@ -23,6 +23,13 @@ export function readCounts<T extends object>(build: (count: (v: unknown) => numb
   return out;
 }
 
+/** The counts that are not 0 (a usage without audio or image tokens keeps its plain shape). */
+export function nonZero<K extends string>(o: Record<K, number>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const k in o) if (o[k]) out[k] = o[k];
+  return out;
+}
+
 export const newId = (prefix: string): string => `${prefix}${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x')}`;
 
 /** Tool arguments as an object (Anthropic `input`, Gemini `args`): JSON text that must be an object. */

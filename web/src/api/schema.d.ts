@@ -7215,6 +7215,14 @@ export interface components {
             output: string;
             cachedInput: string;
             cacheWrite: string;
+            /** @description Per 1M audio prompt tokens */
+            audioInput: string;
+            /** @description Per 1M audio answer tokens */
+            audioOutput: string;
+            /** @description Per 1M image prompt tokens */
+            imageInput: string;
+            /** @description Per 1M image answer tokens */
+            imageOutput: string;
             perRequest: string | null;
             points: {
                 perMillionInput: components["schemas"]["Money"];
@@ -7246,10 +7254,30 @@ export interface components {
              */
             cacheWrite: string | null;
             /**
-             * @description USD per request; when set, tokens are not billed
+             * @description USD per request (rerank: per search unit when the provider reports them); when set, tokens are not billed
              * @example 2.5
              */
             perRequest: string | null;
+            /**
+             * @description USD per 1M audio prompt tokens (as the provider reports them); null = the input price
+             * @example 2.5
+             */
+            audioInput: string | null;
+            /**
+             * @description USD per 1M audio answer tokens; null = the output price
+             * @example 2.5
+             */
+            audioOutput: string | null;
+            /**
+             * @description USD per 1M image prompt tokens; null = the input price
+             * @example 2.5
+             */
+            imageInput: string | null;
+            /**
+             * @description USD per 1M image answer tokens; null = the output price
+             * @example 2.5
+             */
+            imageOutput: string | null;
             /** @enum {string} */
             billing: "usage" | "per_request";
             /** @description The model's output cap per choice, used for holds; null = the defaultMaxOutputTokens setting */
@@ -7589,6 +7617,26 @@ export interface components {
              * @example 0.15
              */
             perRequest?: string | number | null;
+            /**
+             * @description USD as a decimal string (or number), at most 6 decimals
+             * @example 0.15
+             */
+            audioInput?: string | number | null;
+            /**
+             * @description USD as a decimal string (or number), at most 6 decimals
+             * @example 0.15
+             */
+            audioOutput?: string | number | null;
+            /**
+             * @description USD as a decimal string (or number), at most 6 decimals
+             * @example 0.15
+             */
+            imageInput?: string | number | null;
+            /**
+             * @description USD as a decimal string (or number), at most 6 decimals
+             * @example 0.15
+             */
+            imageOutput?: string | number | null;
             /** @description Output cap per choice for holds; null or absent = none */
             maxOutputTokens?: number | null;
         };

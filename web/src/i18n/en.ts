@@ -3,8 +3,10 @@ import { pagesEn } from './pages.en.ts';
 import { providersEn } from './providers.en.ts';
 import { channelHealthEn } from './channel-health.en.ts';
 import { walletEn } from './wallet.en.ts';
+import { pricesEn } from './prices.en.ts';
 export const en = {
   ...channelHealthEn,
+  ...pricesEn,
   'app.name': 'MoleAPI',
   'app.console': 'Console',
   'lang.switch': '中文',

@@ -3,10 +3,12 @@ import { providersZh } from './providers.zh.ts';
 import { channelHealthZh } from './channel-health.zh.ts';
 import { pagesZh } from './pages.zh.ts';
 import { walletZh } from './wallet.zh.ts';
+import { pricesZh } from './prices.zh.ts';
 
 // Simplified Chinese; the type makes a missing key a compile error.
 export const zh: Record<MessageKey, string> = {
   ...channelHealthZh,
+  ...pricesZh,
   'app.name': 'MoleAPI',
   'app.console': '控制台',
   'lang.switch': 'English',

@@ -10,7 +10,17 @@ import { useI18n } from '../../i18n/index.tsx';
 import { formatUsd } from '../../lib/money.ts';
 
 type Price = Schemas['Price'];
-const EMPTY = { model: '', input: '', output: '', cachedInput: '', perRequest: '', maxOutputTokens: '' };
+// Optional USD-per-1M prices: empty = the input (or output) price. The form sends all of them, since a PUT replaces the price.
+const OPTIONAL = ['cachedInput', 'cacheWrite', 'audioInput', 'audioOutput', 'imageInput', 'imageOutput'] as const;
+const EMPTY = { model: '', input: '', output: '', cachedInput: '', cacheWrite: '', audioInput: '', audioOutput: '', imageInput: '', imageOutput: '', perRequest: '', maxOutputTokens: '' };
+const OPTIONAL_LABELS = {
+  cachedInput: 'admin.priceCached',
+  cacheWrite: 'prices.cacheWrite',
+  audioInput: 'prices.audioInput',
+  audioOutput: 'prices.audioOutput',
+  imageInput: 'prices.imageInput',
+  imageOutput: 'prices.imageOutput',
+} as const;
 
 export default function Prices() {
   const { t } = useI18n();
@@ -35,7 +45,7 @@ export default function Prices() {
       const body = {
         input: form.input || '0',
         output: form.output || '0',
-        cachedInput: form.cachedInput || null,
+        ...Object.fromEntries(OPTIONAL.map((k) => [k, form[k] || null])),
         perRequest: form.perRequest || null,
         maxOutputTokens: form.maxOutputTokens ? Number(form.maxOutputTokens) : null,
       };
@@ -51,14 +61,17 @@ export default function Prices() {
   };
 
   const edit = (p: Price) =>
-    setForm({ model: p.model, input: p.input, output: p.output, cachedInput: p.cachedInput ?? '', perRequest: p.perRequest ?? '', maxOutputTokens: p.maxOutputTokens ? String(p.maxOutputTokens) : '' });
+    setForm({ model: p.model, input: p.input, output: p.output, ...Object.fromEntries(OPTIONAL.map((k) => [k, p[k] ?? ''])), perRequest: p.perRequest ?? '', maxOutputTokens: p.maxOutputTokens ? String(p.maxOutputTokens) : '' } as typeof EMPTY);
   const usd = (v: string | null) => (v ? formatUsd(v) : '—');
+  const pair = (a: string | null, b: string | null) => (a || b ? `${usd(a)} / ${usd(b)}` : '—');
   const columns = [
     { title: t('common.model'), dataIndex: 'model', render: (v: string) => <code>{v}</code> },
     { title: t('pricing.billing'), dataIndex: 'billing', render: (v: Price['billing']) => <Tag>{v === 'usage' ? t('pricing.usage') : t('pricing.perRequest')}</Tag> },
     { title: t('pricing.input'), dataIndex: 'input', render: usd },
     { title: t('pricing.output'), dataIndex: 'output', render: usd },
     { title: t('pricing.cachedInput'), dataIndex: 'cachedInput', render: usd },
+    { title: t('prices.audioColumn'), dataIndex: 'audioInput', render: (_: unknown, p: Price) => pair(p.audioInput, p.audioOutput) },
+    { title: t('prices.imageColumn'), dataIndex: 'imageInput', render: (_: unknown, p: Price) => pair(p.imageInput, p.imageOutput) },
     { title: t('pricing.request'), dataIndex: 'perRequest', render: usd },
     { title: t('admin.maxOutput'), dataIndex: 'maxOutputTokens', render: (v: number | null) => v ?? '—' },
     {
@@ -95,9 +108,11 @@ export default function Prices() {
           <Field id="price-output" label={t('admin.priceOutput')}>
             <Input id="price-output" inputMode="decimal" value={form.output} onChange={set('output')} />
           </Field>
-          <Field id="price-cached" label={t('admin.priceCached')}>
-            <Input id="price-cached" inputMode="decimal" value={form.cachedInput} onChange={set('cachedInput')} />
-          </Field>
+          {OPTIONAL.map((k) => (
+            <Field key={k} id={`price-${k}`} label={t(OPTIONAL_LABELS[k])}>
+              <Input id={`price-${k}`} inputMode="decimal" value={form[k]} onChange={set(k)} />
+            </Field>
+          ))}
           <Field id="price-per-request" label={t('admin.pricePerRequest')}>
             <Input id="price-per-request" inputMode="decimal" value={form.perRequest} onChange={set('perRequest')} />
           </Field>
