@@ -24,6 +24,7 @@
 // google/models/{model}:{method}, authenticated by `Authorization: Bearer` with a token from its own
 // OAuth endpoint (POST /token, JWT bearer grant whose assertion must be signed by the service
 // account's key; `tokenRequests` counts the exchanges); a wrong token gets 401 UNAUTHENTICATED.
+// Vertex mode also serves embedding models through `:predict` (see predict below).
 import { createVerify, randomBytes } from 'node:crypto';
 import { startFakeServer, type RecordedRequest } from './fake-http.ts';
 
@@ -68,6 +69,24 @@ function assertionProblem(assertion: string, v: VertexOptions, audience: string)
   if (!(claims.exp > Date.now() / 1000)) return 'Token has expired';
   return null;
 }
+
+/**
+ * Vertex `:predict` for embedding models: one prediction per instance ({embeddings: {values,
+ * statistics: {token_count: 2 per word, truncated}}}) and metadata.billableCharacterCount;
+ * `nostats` models leave the statistics out; `outputDimensionality` cuts the vector.
+ */
+function predict(model: string, body: any): [number, string] {
+  if (!Array.isArray(body.instances) || body.instances.length === 0) return [400, errorBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. instances is required.')];
+  if (model.includes('error400')) return [400, errorBody(400, 'INVALID_ARGUMENT', 'Unable to submit request because the input token count is 30000 but the model supports up to 20000.')];
+  const dims = body.parameters?.outputDimensionality;
+  const predictions = body.instances.map((i: any) => ({
+    embeddings: { values: vectorOf(i?.content).slice(0, dims ?? undefined), ...(model.includes('nostats') ? {} : { statistics: { truncated: false, token_count: EMBED_TOKENS_PER_WORD * words(i?.content) } }) },
+  }));
+  const chars = body.instances.reduce((n: number, i: any) => n + String(i?.content ?? '').length, 0);
+  return [200, JSON.stringify({ predictions, metadata: { billableCharacterCount: chars } })];
+}
+/** Vertex embedding token count per word of an instance's content. */
+export const EMBED_TOKENS_PER_WORD = 2;
 
 const errorBody = (code: number, status: string, message: string, details?: unknown[]) => JSON.stringify({ error: { code, message, status, ...(details ? { details } : {}) } });
 
@@ -119,6 +138,7 @@ export async function startFakeGemini(opts: { vertex?: VertexOptions } = {}): Pr
         if (!Array.isArray(body.requests)) return json(400, errorBody(400, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: requests is not specified'));
         return json(200, JSON.stringify({ embeddings: body.requests.map((r: any) => ({ values: vectorOf(r?.content) })) }));
       }
+      if (vertex && route[2] === 'predict') return json(...predict(route[1]!, body));
       if (route[2] !== 'generateContent' && route[2] !== 'streamGenerateContent') return json(404, errorBody(404, 'NOT_FOUND', `Method ${route[2]} not found`));
       if (!Array.isArray(body.contents) || body.contents.length === 0) return json(400, errorBody(400, 'INVALID_ARGUMENT', '* GenerateContentRequest.contents: contents is not specified'));
 

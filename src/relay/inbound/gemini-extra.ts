@@ -1,7 +1,8 @@
 // The Gemini API's other model methods: :countTokens (a local estimate, free, no upstream call, like
-// Anthropic's count_tokens here) and :embedContent / :batchEmbedContents (to `gemini` channels only,
-// through the shared pipeline; Gemini reports no usage for embeddings, so the input is counted with
-// the tokenizer and the charge flagged estimated).
+// Anthropic's count_tokens here) and :embedContent / :batchEmbedContents, through the shared
+// pipeline: passed through to `gemini` channels (AI Studio reports no usage for embeddings, so the
+// input is counted with the tokenizer and the charge flagged estimated), translated to `:predict`
+// on `vertex` channels (billed from the token counts Vertex reports; src/relay/vertex-embeddings.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Channel } from '../../channels/registry.ts';
 import type { Gateway } from '../../gateway.ts';
@@ -13,7 +14,8 @@ import { attemptOptions, runHeld } from '../pipeline.ts';
 import { readLimited } from '../read-limited.ts';
 import { RelayError, sendJson } from '../respond.ts';
 import { countTokens, estimatePromptTokens } from '../tokens.ts';
-import { callUpstream, isRefusal } from '../upstream.ts';
+import { callUpstream, isRefusal, type UpstreamRefusal, type UpstreamSuccess } from '../upstream.ts';
+import { answerVertexEmbeddings, geminiEmbeddings, predictBody, vertexPredictPath, type EmbedInstance } from '../vertex-embeddings.ts';
 import { geminiErrorBody } from './gemini.ts';
 
 const bad = (message: string, param: string | null = null) => new RelayError(400, 'invalid_request', message, 'invalid_request_error', param);
@@ -50,27 +52,46 @@ export async function embedContent(gw: Gateway, req: IncomingMessage, res: Serve
   const auth = await authorize(req, query, gw.keys, gw.config.TRUST_PROXY);
   const raw = await readBody(req, gw.config.MAX_BODY_BYTES);
   const b = parseObject(raw);
-  let inputs: unknown[];
+  let requests: any[];
   if (batch) {
     if (!Array.isArray(b.requests) || b.requests.length === 0) throw bad('requests is not specified (a non-empty array is required).', 'requests');
-    inputs = b.requests.map((r: any, i: number) => {
+    requests = b.requests;
+    requests.forEach((r: any, i: number) => {
       if (!Array.isArray(r?.content?.parts)) throw bad(`requests[${i}].content.parts is not specified.`, `requests[${i}].content`);
-      return r.content.parts;
     });
   } else {
     if (!Array.isArray(b.content?.parts)) throw bad('content is not specified (content.parts is required).', 'content');
-    inputs = [b.content.parts];
+    requests = [b];
   }
+  const inputs: unknown[] = requests.map((r) => r.content.parts);
   const method = batch ? 'batchEmbedContents' : 'embedContent';
   // Embeddings generate no output tokens: the hold covers the input only.
-  const held = { model, stream: false, bodyBytes: raw.length, maxTokens: 1, choices: 1, accepts: (ch: Channel) => ch.type === 'gemini' };
-  await runHeld(gw, auth, held, res, startedAt, createdAt, (channels, bill, signal) => relayEmbed(gw, raw, inputs, model, method, channels, bill, res, signal));
+  const held = { model, stream: false, bodyBytes: raw.length, maxTokens: 1, choices: 1, accepts: (ch: Channel) => ch.type === 'gemini' || ch.type === 'vertex' };
+  const instances = requests.map((r): EmbedInstance => ({ content: partsText(r.content.parts), taskType: optionalText(r.taskType), title: optionalText(r.title) }));
+  const dimensions = Number.isSafeInteger(requests[0].outputDimensionality) && requests[0].outputDimensionality > 0 ? requests[0].outputDimensionality : undefined;
+  const predict = predictBody(instances, dimensions);
+  await runHeld(gw, auth, held, res, startedAt, createdAt, async (channels, bill, signal) => {
+    const mapped = (ch: Channel) => ch.modelMapping[model] ?? model;
+    const vertex = (ch: Channel) => ch.type === 'vertex';
+    const path = (ch: Channel) => (vertex(ch) ? vertexPredictPath(ch, mapped(ch)) : `/models/${encodeURIComponent(mapped(ch))}:${method}`);
+    const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: (ch) => (vertex(ch) ? predict : raw), path });
+    bill.channel = result.channel;
+    if (!vertex(result.channel)) return answerGemini(gw, result, inputs, bill, res);
+    const reply = { 'x-moleapi-request-id': bill.ctx.requestId };
+    await answerVertexEmbeddings(gw, result, bill, {
+      instances,
+      answer: (p) => geminiEmbeddings(p, batch),
+      refusal: (status, message) => geminiErrorBody(status, message),
+      send: (status, body) => sendJson(res, status, body, reply),
+    });
+  });
 }
 
-async function relayEmbed(gw: Gateway, raw: Buffer, inputs: unknown[], model: string, method: string, channels: Channel[], bill: RequestBill, res: ServerResponse, signal: AbortSignal) {
-  const path = (ch: Channel) => `/models/${encodeURIComponent(ch.modelMapping[model] ?? model)}:${method}`;
-  const result = await callUpstream(channels, { ...attemptOptions(gw, signal), body: () => raw, path });
-  bill.channel = result.channel;
+const optionalText = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+/** The text parts of one content, joined (Vertex embeds text only). */
+const partsText = (parts: unknown[]) => parts.map((p: any) => (typeof p?.text === 'string' ? p.text : '')).join('\n');
+
+async function answerGemini(gw: Gateway, result: UpstreamSuccess | UpstreamRefusal, inputs: unknown[], bill: RequestBill, res: ServerResponse) {
   const headers = { 'x-moleapi-request-id': bill.ctx.requestId };
   if (isRefusal(result)) {
     await bill.release(result.status, `upstream refused: HTTP ${result.status}`);

@@ -12,10 +12,11 @@ import { readBody } from '../body.ts';
 import { parseMultipart, withField } from '../multipart.ts';
 import { heldSearchUnits, readRerankUsage, type RerankUsage } from '../rerank-usage.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
-import { RelayError } from '../respond.ts';
+import { openAIErrorBody, RelayError, sendJson } from '../respond.ts';
 import { answerSurface } from '../surface-answer.ts';
 import { countTokens } from '../tokens.ts';
 import { callUpstream } from '../upstream.ts';
+import { answerVertexEmbeddings, openAIEmbeddings, predictBody, vertexPredictPath, type EmbedInstance } from '../vertex-embeddings.ts';
 
 /** What a surface's checks found in the caller's body. */
 export interface SurfaceRequest {
@@ -45,6 +46,14 @@ export interface Surface {
   usageOf?: (body: any) => RerankUsage;
   /** Stream error events as this surface's stream format writes them. */
   errorEvent: (message: string) => string;
+  /** The call as Vertex AI's `:predict` takes it (embeddings), or null when the input has no such form (token arrays). */
+  vertex?: (body: Record<string, unknown>) => VertexEmbedInput | null;
+}
+
+interface VertexEmbedInput {
+  instances: EmbedInstance[];
+  dimensions: number | undefined;
+  base64: boolean;
 }
 
 const bad = (message: string, param: string) => new RelayError(400, 'invalid_request', message, 'invalid_request_error', param);
@@ -104,6 +113,11 @@ export const SURFACES: Record<string, Surface> = {
     parse: (b) => noOutput(need(b, 'model'), textInput(b, 'input')),
     answerText: noText,
     errorEvent: dataError,
+    vertex(b) {
+      const input = typeof b.input === 'string' ? [b.input] : (b.input as unknown[]);
+      if (!input.every((x): x is string => typeof x === 'string')) return null;
+      return { instances: input.map((content) => ({ content })), dimensions: positive(b, 'dimensions') ?? undefined, base64: b.encoding_format === 'base64' };
+    },
   },
   'POST /v1/images/generations': {
     path: '/images/generations',
@@ -198,6 +212,7 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
   let r: SurfaceRequest;
   let bodyFor: (model: string) => Buffer | string;
   let upstreamType = 'application/json';
+  let vertex: VertexEmbedInput | null = null;
   if (surface.multipart) {
     const form = parseMultipart(raw, contentType);
     r = surface.parse(Object.fromEntries(form.fields), form.files);
@@ -207,19 +222,35 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
     const body = parseJson(raw);
     r = surface.parse(body, new Set());
     bodyFor = (model) => (model === r.model && !r.extra ? raw : JSON.stringify({ ...body, ...r.extra, model }));
+    vertex = surface.vertex?.(body) ?? null;
   }
-  const held = { model: r.model, stream: r.stream, bodyBytes: raw.length, maxTokens: r.maxTokens, choices: r.choices, units: r.units, accepts: servesSurfaces };
+  const onVertex = (ch: Channel) => vertex !== null && ch.type === 'vertex';
+  const accepts = (ch: Channel) => servesSurfaces(ch) || onVertex(ch);
+  const held = { model: r.model, stream: r.stream, bodyBytes: raw.length, maxTokens: r.maxTokens, choices: r.choices, units: r.units, accepts };
   const headers = { 'content-type': upstreamType, accept: '*/*' };
   await runHeld(gw, auth, held, res, startedAt, createdAt, async (channels, bill, signal) => {
     const cache = new Map<string, Buffer | string>();
     const body = (ch: Channel) => {
       const model = ch.modelMapping[r.model] ?? r.model;
+      if (onVertex(ch)) return predictBody(vertex!.instances, vertex!.dimensions);
       let out = cache.get(model);
       if (out === undefined) cache.set(model, (out = bodyFor(model)));
       return out;
     };
-    const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path: (ch) => providerOf(ch).surfacePath?.(ch, ch.modelMapping[r.model] ?? r.model, surface.path) ?? surface.path, body, headers: () => headers });
+    const mapped = (ch: Channel) => ch.modelMapping[r.model] ?? r.model;
+    const path = (ch: Channel) => (onVertex(ch) ? vertexPredictPath(ch, mapped(ch)) : providerOf(ch).surfacePath?.(ch, mapped(ch), surface.path) ?? surface.path);
+    const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path, body, headers: (ch) => (onVertex(ch) ? null : headers) });
     bill.channel = result.channel;
+    if (onVertex(result.channel)) {
+      const v = vertex!;
+      const reply = { 'x-moleapi-request-id': bill.ctx.requestId };
+      return answerVertexEmbeddings(gw, result, bill, {
+        instances: v.instances,
+        answer: (p, tokens) => openAIEmbeddings(p, r.model, v.base64, tokens),
+        refusal: (status, message) => openAIErrorBody(new RelayError(status, 'upstream_refused', message)),
+        send: (status, b) => sendJson(res, status, b, reply),
+      });
+    }
     bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
     const promptEstimate = () => countTokens(r.promptText);
     const chatFraming = r.chatFraming ? { ...r.chatFraming, messages: [{ content: r.promptText }] } : undefined;
