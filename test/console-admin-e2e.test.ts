@@ -99,13 +99,26 @@ describe.skipIf(!hasChromium)('console admin and user pages in a browser', { tim
       await page.fill('#price-model', model);
       await page.fill('#price-input', '2');
       await page.fill('#price-output', '8');
+      // The optional prices (empty: the input or output price) are sent too.
+      if (model === SLOW_MODEL) {
+        await page.fill('#price-cacheWrite', '2.5');
+        await page.fill('#price-audioOutput', '80');
+      }
       await page.getByRole('button', { name: 'Save' }).click();
       await expect.poll(async () => rowWith(model).isVisible(), POLL).toBe(true);
     }
-    expect((await gw.admin.get('/api/admin/prices')).body.items.map((p: any) => [p.model, p.input, p.output])).toEqual([
-      [MODEL, '2', '8'],
-      [SLOW_MODEL, '2', '8'],
-    ]);
+    const priceRows = async () => (await gw.admin.get('/api/admin/prices')).body.items.map((p: any) => [p.model, p.input, p.output, p.cacheWrite, p.audioOutput, p.imageInput]);
+    const saved = [
+      [MODEL, '2', '8', null, null, null],
+      [SLOW_MODEL, '2', '8', '2.5', '80', null],
+    ];
+    expect(await priceRows()).toEqual(saved);
+    // Edit and save again unchanged: every optional price survives the round trip.
+    await rowWith(SLOW_MODEL).getByRole('button', { name: 'Edit' }).click();
+    await expect.poll(async () => page.inputValue('#price-audioOutput'), POLL).toBe('80');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => page.inputValue('#price-model'), POLL).toBe('');
+    expect(await priceRows()).toEqual(saved);
 
     await open('Groups', 'Groups');
     await expect.poll(async () => rowWith('default').isVisible(), POLL).toBe(true);
