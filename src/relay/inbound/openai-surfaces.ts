@@ -2,6 +2,7 @@
 // /v1/images/generations and /edits, /v1/audio/speech, /v1/audio/transcriptions, /v1/moderations and
 // /v1/rerank. Each is passed through to `openai` channels (the caller's bytes, the model renamed if
 // mapped) through the shared pipeline, and metered by chargeMetered (src/relay/surface-answer.ts).
+// Embeddings with text input also go to `vertex` channels, translated to `:predict` (vertex-embeddings.ts).
 // A surface only says how to check its body, where the upstream endpoint is, and what its answer's
 // generated text is.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -116,7 +117,9 @@ export const SURFACES: Record<string, Surface> = {
     vertex(b) {
       const input = typeof b.input === 'string' ? [b.input] : (b.input as unknown[]);
       if (!input.every((x): x is string => typeof x === 'string')) return null;
-      return { instances: input.map((content) => ({ content })), dimensions: positive(b, 'dimensions') ?? undefined, base64: b.encoding_format === 'base64' };
+      // Checked by the upstream, not here: a passthrough to an OpenAI channel keeps its own answer to a bad value.
+      const dimensions = Number.isSafeInteger(b.dimensions) && (b.dimensions as number) > 0 ? (b.dimensions as number) : undefined;
+      return { instances: input.map((content) => ({ content })), dimensions, base64: b.encoding_format === 'base64' };
     },
   },
   'POST /v1/images/generations': {
@@ -230,17 +233,18 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
   const headers = { 'content-type': upstreamType, accept: '*/*' };
   await runHeld(gw, auth, held, res, startedAt, createdAt, async (channels, bill, signal) => {
     const cache = new Map<string, Buffer | string>();
+    const mapped = (ch: Channel) => ch.modelMapping[r.model] ?? r.model;
     const body = (ch: Channel) => {
-      const model = ch.modelMapping[r.model] ?? r.model;
       if (onVertex(ch)) return predictBody(vertex!.instances, vertex!.dimensions);
+      const model = mapped(ch);
       let out = cache.get(model);
       if (out === undefined) cache.set(model, (out = bodyFor(model)));
       return out;
     };
-    const mapped = (ch: Channel) => ch.modelMapping[r.model] ?? r.model;
     const path = (ch: Channel) => (onVertex(ch) ? vertexPredictPath(ch, mapped(ch)) : providerOf(ch).surfacePath?.(ch, mapped(ch), surface.path) ?? surface.path);
     const result = await callUpstream(channels, { ...attemptOptions(gw, signal), path, body, headers: (ch) => (onVertex(ch) ? null : headers) });
     bill.channel = result.channel;
+    bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
     if (onVertex(result.channel)) {
       const v = vertex!;
       const reply = { 'x-moleapi-request-id': bill.ctx.requestId };
@@ -251,7 +255,6 @@ export async function relaySurface(gw: Gateway, surface: Surface, req: IncomingM
         send: (status, b) => sendJson(res, status, b, reply),
       });
     }
-    bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
     const promptEstimate = () => countTokens(r.promptText);
     const chatFraming = r.chatFraming ? { ...r.chatFraming, messages: [{ content: r.promptText }] } : undefined;
     const usageOf = surface.usageOf ? { usageOf: surface.usageOf } : {};
