@@ -5,42 +5,25 @@
 // none, a tokenizer count flagged estimated).
 import { GoogleGenAI } from '@google/genai';
 import { countTokens } from 'gpt-tokenizer';
-import { generateKeyPairSync } from 'node:crypto';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMBED_TOKENS_PER_WORD, startFakeGemini, type FakeGemini } from './fakes/gemini-upstream.ts';
+import { describe, expect, it } from 'vitest';
+import { EMBED_TOKENS_PER_WORD } from './fakes/gemini-upstream.ts';
 import { expectBilled, uniqueModel, wallet, type Funded } from './helpers/billing.ts';
-import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { addChannel, createUserWithKey, setPrice } from './helpers/gateway.ts';
+import { LOCATION, PROJECT, serviceAccount, useProviders } from './helpers/providers.ts';
 
-let gw: TestGateway;
-let vtx: FakeGemini;
-
-const PROJECT = 'mole-embed-project';
-const LOCATION = 'europe-west4';
-const CLIENT_EMAIL = 'embed@mole-embed-project.iam.gserviceaccount.com';
-const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const serviceAccount = (tokenUri: string) =>
-  JSON.stringify({ type: 'service_account', project_id: PROJECT, private_key_id: 'k1', private_key: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), client_email: CLIENT_EMAIL, token_uri: tokenUri });
-
-beforeAll(async () => {
-  vtx = await startFakeGemini({ vertex: { project: PROJECT, location: LOCATION, clientEmail: CLIENT_EMAIL, publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
-  gw = await startGateway();
-});
-afterAll(async () => {
-  await gw?.close();
-  await vtx?.close();
-});
+const p = useProviders(['vertex']);
 
 /** A model on its own vertex channel, priced at 1 point per input token. */
 async function setup(tag: string, channel: Record<string, unknown> = {}, model = uniqueModel(tag)): Promise<Funded & { ai: GoogleGenAI }> {
-  await addChannel(gw, { name: `vx-${model}`, type: 'vertex', baseUrl: vtx.url, apiKey: serviceAccount(`${vtx.url}/token`), models: [model], config: { project: PROJECT, location: LOCATION }, ...channel });
-  await setPrice(gw, model, { input: '2', output: '8' });
-  const user = await createUserWithKey(gw, { balance: 1_000_000 });
-  return { model, ...user, sdk: new OpenAI({ apiKey: user.key, baseURL: `${gw.url}/v1`, maxRetries: 0 }), ai: new GoogleGenAI({ apiKey: user.key, httpOptions: { baseUrl: gw.url } }) };
+  await addChannel(p.gw, { name: `vx-${model}`, type: 'vertex', baseUrl: p.vtx.url, apiKey: serviceAccount(`${p.vtx.url}/token`), models: [model], config: { project: PROJECT, location: LOCATION }, ...channel });
+  await setPrice(p.gw, model, { input: '2', output: '8' });
+  const user = await createUserWithKey(p.gw, { balance: 1_000_000 });
+  return { model, ...user, sdk: new OpenAI({ apiKey: user.key, baseURL: `${p.gw.url}/v1`, maxRetries: 0 }), ai: new GoogleGenAI({ apiKey: user.key, httpOptions: { baseUrl: p.gw.url } }) };
 }
 
 const predictPath = (model: string) => `/v1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/${model}:predict`;
-const sentTo = (model: string) => vtx.requests.filter((r) => r.model === model);
+const sentTo = (model: string) => p.vtx.requests.filter((r) => r.model === model);
 /** The fake's vector for a text: [0.1, -0.2, 0.3, words / 100]. */
 const vectorOf = (text: string) => [0.1, -0.2, 0.3, text.split(/\s+/).filter(Boolean).length / 100];
 
@@ -67,7 +50,7 @@ describe('OpenAI /v1/embeddings on a vertex channel', () => {
     const upstream = uniqueModel('text-embedding');
     const s = await setup('embed-dims', { modelMapping: { [model]: upstream } }, model);
     const before = await wallet(s.client);
-    const res = await fetch(`${gw.url}/v1/embeddings`, {
+    const res = await fetch(`${p.gw.url}/v1/embeddings`, {
       method: 'POST',
       headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model, input: 'one two', encoding_format: 'float', dimensions: 2 }),
@@ -115,7 +98,7 @@ describe('Gemini :embedContent / :batchEmbedContents on a vertex channel', () =>
   it(':embedContent with taskType, title and outputDimensionality', async () => {
     const s = await setup('gembed-one');
     const before = await wallet(s.client);
-    const res = await fetch(`${gw.url}/v1beta/models/${s.model}:embedContent`, {
+    const res = await fetch(`${p.gw.url}/v1beta/models/${s.model}:embedContent`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-goog-api-key': s.key },
       body: JSON.stringify({ content: { parts: [{ text: 'the mole' }, { text: 'digs' }] }, taskType: 'RETRIEVAL_DOCUMENT', title: 'Moles', outputDimensionality: 3 }),
