@@ -58,6 +58,15 @@ export class OpenAIStreamTap {
 
   /** Returns the bytes to forward now (whole events only), or null. */
   push(chunk: Buffer): Buffer | null {
+    const out = this.pushPieces(chunk);
+    return out.length === 0 ? null : out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /**
+   * push() without joining: the pieces to forward now, in order (views of this and earlier chunks).
+   * Writing them as they are spares a copy of nearly every read (an event cut by the read's end).
+   */
+  pushPieces(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     // Bytes of the event in progress from earlier chunks: they go out (or are dropped) with its end.
     let head = this.partial;
@@ -120,7 +129,7 @@ export class OpenAIStreamTap {
       for (const b of this.partial) this.partialBytes += b.length;
       if (this.partialBytes > this.maxEventBytes) throw new Error(`an SSE event larger than ${this.maxEventBytes} bytes`);
     }
-    return out.length === 0 ? null : out.length === 1 ? out[0]! : Buffer.concat(out);
+    return out;
   }
 
   /** Whatever is left when the upstream ends without a final blank line. */

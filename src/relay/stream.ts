@@ -60,8 +60,13 @@ async function pipeThroughTap(tap: OpenAIStreamTap, messages: unknown, upstream:
       bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
       first = false;
     }
-    const out = tap.push(piece);
-    if (out && !res.write(out)) return drained(res, signal);
+    const out = tap.pushPieces(piece);
+    if (out.length === 0) return;
+    let ok = true;
+    if (out.length > 1) res.cork(); // one write to the socket for the pieces of one read
+    for (const b of out) ok = res.write(b);
+    if (out.length > 1) res.uncork();
+    if (!ok) return drained(res, signal);
   };
   try {
     const overdrawn = (await meterPieces(upstream, bill.spend, delivered, signal, forward)) === 'overdrawn';
