@@ -9,6 +9,10 @@ import { total2xx, type Check } from './report.ts';
 const CONNECTIONS = 10;
 const CHUNKS = 8; // text deltas per bench stream (fake-upstream.ts WORDS)
 const MEMORY_STREAMS = Number(process.env.BENCH_MEMORY_STREAMS ?? 200);
+// Here, after the other scenarios, the 1 KB phase's peak carries their heap, so this swings: +11 to
+// +28 MB on a loaded machine since a stream's fallback state lives in pooled off-heap blocks, +9 to
+// +46 MB before (README, memory row). bench/memory-probe.ts measures the two phases on their own.
+const MEMORY_GROWTH_MB = 32;
 
 const anthropicBody = (model: string) => JSON.stringify({ model, max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'Hello, how are you?' }] });
 
@@ -76,11 +80,11 @@ export function reportRelayRows(r: RelayRows): Check[] {
   const perChunkMs = (p50(r.translated) - p50(r.passthrough)) / CHUNKS;
   console.log(`translation overhead: ${(perChunkMs * 1000).toFixed(0)} µs per chunk at p50 (translated − anthropic passthrough, over ${CHUNKS} chunks)`);
   const growth = r.memory.largeMb - r.memory.smallMb;
-  console.log(`memory: peak RSS ${r.memory.smallMb.toFixed(1)} MB over ${r.memory.streams} × 1 KB streams, ${r.memory.largeMb.toFixed(1)} MB over ${r.memory.streams} × 1 MB streams (+${growth.toFixed(1)} MB), ${CONNECTIONS} at a time`);
+  console.log(`memory: peak RSS ${r.memory.smallMb.toFixed(1)} MB over ${r.memory.streams} × 1 KB streams, ${r.memory.largeMb.toFixed(1)} MB over ${r.memory.streams} × 1 MB streams (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB), ${CONNECTIONS} at a time`);
   const bad = [...r.openai, ...r.passthrough, ...r.translated].reduce((n, m) => n + m.main.non2xx + m.main.errors, 0);
   return [
     { name: 'anthropic passthrough within 10 % of openai passthrough (B, stream 10c, median)', pass: passRatio >= 0.9, detail: `${passRatio.toFixed(2)}` },
-    { name: 'memory flat: 1 MB streams peak RSS ≤ 1 KB streams + 64 MB', pass: growth <= 64, detail: `+${growth.toFixed(1)} MB` },
+    { name: `memory flat: 1 MB streams peak RSS ≤ 1 KB streams + ${MEMORY_GROWTH_MB} MB`, pass: growth <= MEMORY_GROWTH_MB, detail: `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB` },
     { name: 'relay rows: every answer 2xx', pass: bad === 0, detail: `${bad} non-2xx or errors` },
   ];
 }

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { AnthropicStreamTap } from './anthropic-tap.ts';
 import type { RequestBill } from './bill.ts';
 import { chargeMetered, CUT, deliveredUsage, EARLY } from './metered-stream.ts';
-import { eventSlices } from './sse-split.ts';
+import { meterPieces } from './sse-split.ts';
 import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, EventFramer } from './stream-meter.ts';
@@ -29,6 +29,14 @@ export async function pipeAnthropicStream(
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
   const tap = new AnthropicStreamTap();
+  try {
+    await pipeThroughTap(tap, m, upstream, bill, res, signal);
+  } finally {
+    tap.release();
+  }
+}
+
+async function pipeThroughTap(tap: AnthropicStreamTap, m: AnthropicPassthrough, upstream: Readable, bill: RequestBill, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const framer = new EventFramer(MAX_EVENT_BYTES);
   let status = 200;
   let error: string | null = null;
@@ -48,25 +56,14 @@ export async function pipeAnthropicStream(
     },
     near: () => tap.near(),
   };
-  let overdrawn = false;
+  const forward = (piece: Buffer) => {
+    const whole = framer.push(piece);
+    if (!whole) return;
+    tap.push(whole);
+    return write(whole);
+  };
   try {
-    for await (const chunk of upstream) {
-      const buf = chunk as Buffer;
-      // Near the ceiling a read is metered event by event: the overdraft stays within one event.
-      for (const piece of bill.spend?.mayPass(delivered, buf.length) ? eventSlices(buf) : [buf]) {
-        const whole = framer.push(piece);
-        if (whole) {
-          tap.push(whole);
-          await write(whole);
-        }
-        if (signal.aborted) break;
-        if (bill.spend && !tap.closed && (await bill.spend.passed(delivered))) {
-          overdrawn = true;
-          break;
-        }
-      }
-      if (overdrawn || signal.aborted) break;
-    }
+    const overdrawn = (await meterPieces(upstream, bill.spend, delivered, signal, forward, () => tap.closed)) === 'overdrawn';
     if (overdrawn) {
       status = OVERDRAWN_STATUS;
       error = OVERDRAWN_LOG;

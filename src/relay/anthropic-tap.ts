@@ -4,6 +4,7 @@
 // are kept as raw bytes (bounded) and read only if the count is needed (no usage, a cut, the spend
 // ceiling near). The usage, completion and error semantics are the AnthropicStreamDecoder's, as the
 // translators' metering applied them before.
+import { KeptEvents, KeptText } from './kept-bytes.ts';
 import type { AnthropicUsage } from './protocols/anthropic.ts';
 import { parseData, RETAIN_BYTES, TEXT_CHARS } from './sse-tap.ts';
 import { decodeAnthropicUsage } from './translate/anthropic-response.ts';
@@ -36,10 +37,9 @@ export class AnthropicStreamTap {
   private exact = false;
   private reducing = false; // past RETAIN_BYTES: content events are reduced to their text as they pass
   private rawUsage: Partial<AnthropicUsage> = {};
-  private retained: Buffer[] = [];
-  private retainedBytes = 0;
-  private text = '';
-  private uncountedBytes = 0;
+  // Off-heap, in pooled blocks (kept-bytes.ts): a long stream's fallback state is never promoted garbage.
+  private retained = new KeptEvents();
+  private text = new KeptText(TEXT_CHARS);
 
   get closed(): boolean {
     return this.complete || this.errored;
@@ -47,7 +47,7 @@ export class AnthropicStreamTap {
 
   /** What the tap holds for a fallback count: raw event bytes plus kept text characters. */
   get retainedSize(): number {
-    return this.retainedBytes + this.text.length;
+    return this.retained.size + this.text.chars;
   }
 
   /** Whole events only (EventFramer's output). */
@@ -73,7 +73,13 @@ export class AnthropicStreamTap {
   /** The delivered text (at most TEXT_CHARS) and the UTF-8 bytes of the rest, for a count. */
   delivered(): { text: string; bytes: number; events: number } {
     this.reduceRetained();
-    return { text: this.text, bytes: this.uncountedBytes, events: this.events };
+    return { text: this.text.text, bytes: this.text.uncountedBytes, events: this.events };
+  }
+
+  /** Returns the kept bytes to the pool: call once the stream is billed (the counts are gone then). */
+  release(): void {
+    this.retained.release();
+    this.text.release();
   }
 
   private inspect(ev: Buffer): void {
@@ -118,9 +124,8 @@ export class AnthropicStreamTap {
 
   private retain(bytes: Buffer): void {
     if (this.reducing) return this.keepText(bytes);
-    if (this.retainedBytes + bytes.length <= RETAIN_BYTES) {
-      this.retained.push(bytes);
-      this.retainedBytes += bytes.length;
+    if (this.retained.size + bytes.length <= RETAIN_BYTES) {
+      this.retained.push(bytes); // copied: a view would pin the whole socket read it came in
       return;
     }
     // A long stream: from here on keep only the text (and past TEXT_CHARS only its size).
@@ -130,9 +135,7 @@ export class AnthropicStreamTap {
   }
 
   private reduceRetained(): void {
-    for (const b of this.retained) this.keepText(b);
-    this.retained = [];
-    this.retainedBytes = 0;
+    this.retained.drain((b) => this.keepText(b));
   }
 
   /** The text of one or more whole content events. */
@@ -167,8 +170,7 @@ export class AnthropicStreamTap {
   private addText(t: string): void {
     this.events++;
     if (this.exact) this.upperBytes += Buffer.byteLength(t);
-    if (this.text.length + t.length <= TEXT_CHARS) this.text += t;
-    else this.uncountedBytes += Buffer.byteLength(t);
+    this.text.add(t);
   }
 }
 

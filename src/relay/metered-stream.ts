@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../pricing/cost.ts';
 import type { RequestBill } from './bill.ts';
-import { eventSlices } from './sse-split.ts';
+import { meterPieces } from './sse-split.ts';
 import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, CountingDecoder, EventFramer, NO_OUTPUT } from './stream-meter.ts';
@@ -106,6 +106,14 @@ export async function pipeMeteredStream(
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
   const counter = new CountingDecoder(m.decoder, m.encoder === null);
+  try {
+    await pipeThroughDecoder(counter, m, upstream, bill, res, signal);
+  } finally {
+    counter.release();
+  }
+}
+
+async function pipeThroughDecoder(counter: CountingDecoder, m: MeteredStream, upstream: Readable, bill: RequestBill, res: ServerResponse, signal: AbortSignal): Promise<void> {
   const tr = new StreamTranslator(counter, m.encoder ?? NO_OUTPUT);
   const framer = m.encoder ? null : new EventFramer(MAX_EVENT_BYTES);
   let status = 200;
@@ -125,29 +133,15 @@ export async function pipeMeteredStream(
       return b && typeof b !== 'string' ? { ...b, completionTokens: 0 } : null;
     },
   };
-  let overdrawn = false;
+  const forward = (piece: Buffer) => {
+    if (!framer) return write(tr.push(piece));
+    const whole = framer.push(piece);
+    if (!whole) return;
+    tr.push(whole);
+    return write(whole);
+  };
   try {
-    for await (const chunk of upstream) {
-      const buf = chunk as Buffer;
-      // Near the ceiling a read is metered event by event: the overdraft stays within one event.
-      for (const piece of bill.spend?.mayPass(delivered, buf.length) ? eventSlices(buf) : [buf]) {
-        if (framer) {
-          const whole = framer.push(piece);
-          if (whole) {
-            tr.push(whole);
-            await write(whole);
-          }
-        } else {
-          await write(tr.push(piece));
-        }
-        if (signal.aborted) break;
-        if (bill.spend && !tr.closed && (await bill.spend.passed(delivered))) {
-          overdrawn = true;
-          break;
-        }
-      }
-      if (overdrawn || signal.aborted) break;
-    }
+    const overdrawn = (await meterPieces(upstream, bill.spend, delivered, signal, forward, () => tr.closed)) === 'overdrawn';
     if (overdrawn) {
       status = OVERDRAWN_STATUS;
       error = OVERDRAWN_LOG;

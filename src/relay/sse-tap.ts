@@ -1,4 +1,5 @@
 import type { TokenUsage } from '../pricing/cost.ts';
+import { KeptEvents, KeptText } from './kept-bytes.ts';
 import { chunkText, countTokens } from './tokens.ts';
 import { readOpenAIUsage } from './usage.ts';
 
@@ -44,11 +45,10 @@ export class OpenAIStreamTap {
   upperBytes = 0;
   private exact = false;
 
-  private retained: Buffer[] = [];
-  private retainedBytes = 0;
+  // Off-heap, in pooled blocks (kept-bytes.ts): a long stream's fallback state is never promoted garbage.
+  private retained = new KeptEvents();
   private reducing = false; // past RETAIN_BYTES: events are reduced to their text as they pass
-  private text = '';
-  private uncountedBytes = 0;
+  private text = new KeptText(TEXT_CHARS);
   private jsonEvents = 0;
 
   constructor(
@@ -58,6 +58,15 @@ export class OpenAIStreamTap {
 
   /** Returns the bytes to forward now (whole events only), or null. */
   push(chunk: Buffer): Buffer | null {
+    const out = this.pushPieces(chunk);
+    return out.length === 0 ? null : out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  /**
+   * push() without joining: the pieces to forward now, in order (views of this and earlier chunks).
+   * Writing them as they are spares a copy of nearly every read (an event cut by the read's end).
+   */
+  pushPieces(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     // Bytes of the event in progress from earlier chunks: they go out (or are dropped) with its end.
     let head = this.partial;
@@ -120,7 +129,7 @@ export class OpenAIStreamTap {
       for (const b of this.partial) this.partialBytes += b.length;
       if (this.partialBytes > this.maxEventBytes) throw new Error(`an SSE event larger than ${this.maxEventBytes} bytes`);
     }
-    return out.length === 0 ? null : out.length === 1 ? out[0]! : Buffer.concat(out);
+    return out;
   }
 
   /** Whatever is left when the upstream ends without a final blank line. */
@@ -134,24 +143,26 @@ export class OpenAIStreamTap {
 
   /** Completion tokens of the delivered events (counted now: the stream ended without usage) and how many were JSON. */
   async completion(): Promise<{ tokens: number; events: number }> {
-    for (const ev of this.retained) this.keepText(ev);
-    this.retained = [];
-    this.retainedBytes = 0;
-    const tokens = (await countTokens(this.text)) + Math.ceil(this.uncountedBytes / 4);
+    this.retained.drain((ev) => this.keepText(ev));
+    const tokens = (await countTokens(this.text.text)) + Math.ceil(this.text.uncountedBytes / 4);
     return { tokens, events: this.jsonEvents };
   }
 
   /** What the tap holds for a fallback count: raw event bytes plus kept text characters. */
   get retainedSize(): number {
-    return this.retainedBytes + this.text.length;
+    return this.retained.size + this.text.chars;
   }
 
   /** From now on each event's text is read as it passes (the spend ceiling is near). */
   near(): void {
-    for (const ev of this.retained) this.keepText(ev); // in order, before the events still to come
-    this.retained = [];
-    this.retainedBytes = 0;
+    this.retained.drain((ev) => this.keepText(ev)); // in order, before the events still to come
     this.exact = true;
+  }
+
+  /** Returns the kept bytes to the pool: call once the stream is billed (the counts are gone then). */
+  release(): void {
+    this.retained.release();
+    this.text.release();
   }
 
   /** Looks at one complete event; returns whether to forward it. */
@@ -188,15 +199,12 @@ export class OpenAIStreamTap {
 
   private retain(event: Buffer): void {
     if (this.reducing) return this.keepText(event);
-    if (this.retainedBytes + event.length <= RETAIN_BYTES) {
-      this.retained.push(event);
-      this.retainedBytes += event.length;
+    if (this.retained.size + event.length <= RETAIN_BYTES) {
+      this.retained.push(event); // copied: a view would pin the whole socket read it came in
       return;
     }
-    // A long stream: from here on keep only the text (and nothing at all past TEXT_CHARS).
-    for (const ev of this.retained) this.keepText(ev);
-    this.retained = [];
-    this.retainedBytes = 0;
+    // A long stream: from here on keep only the text (and past TEXT_CHARS only its size).
+    this.retained.drain((ev) => this.keepText(ev));
     this.reducing = true;
     this.keepText(event);
   }
@@ -211,8 +219,7 @@ export class OpenAIStreamTap {
   private addText(t: string): void {
     if (!t) return;
     if (this.exact) this.upperBytes += Buffer.byteLength(t);
-    if (this.text.length + t.length <= TEXT_CHARS) this.text += t;
-    else this.uncountedBytes += Buffer.byteLength(t);
+    this.text.add(t);
   }
 }
 

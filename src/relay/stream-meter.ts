@@ -6,6 +6,7 @@ import type { TokenUsage } from '../pricing/cost.ts';
 import { TranslationError } from './translate/errors.ts';
 import type { Usage } from './translate/ir.ts';
 import type { StreamDecoder, StreamEncoder } from './translate/stream.ts';
+import { KeptText } from './kept-bytes.ts';
 import { TEXT_CHARS } from './sse-tap.ts';
 import { MAX_USAGE_TOKENS } from './usage.ts';
 import { nonZero } from './translate/util.ts';
@@ -23,8 +24,8 @@ export function billableUsage(u: Usage): TokenUsage | string {
 
 /** Wraps a provider's stream decoder, keeping the generated text (text, thinking, tool arguments). */
 export class CountingDecoder implements StreamDecoder {
-  text = '';
-  uncountedBytes = 0;
+  // Off-heap, in pooled blocks (kept-bytes.ts): a long stream's kept text is never promoted garbage.
+  private kept = new KeptText(TEXT_CHARS);
   /** UTF-8 bytes of all the generated text: never fewer than its tokens (the spend ceiling's cheap bound). */
   upperBytes = 0;
   /** Intermediate events decoded so far (0: nothing was delivered). */
@@ -59,10 +60,24 @@ export class CountingDecoder implements StreamDecoder {
     return this.inner.end();
   }
 
+  /** The generated text kept (at most TEXT_CHARS characters). */
+  get text(): string {
+    return this.kept.text;
+  }
+
+  /** UTF-8 bytes of the generated text past TEXT_CHARS. */
+  get uncountedBytes(): number {
+    return this.kept.uncountedBytes;
+  }
+
+  /** Returns the kept text to the pool: call once the stream is billed. */
+  release(): void {
+    this.kept.release();
+  }
+
   private add(t: string): void {
     this.upperBytes += Buffer.byteLength(t);
-    if (this.text.length + t.length <= TEXT_CHARS) this.text += t;
-    else this.uncountedBytes += Buffer.byteLength(t);
+    this.kept.add(t);
   }
 }
 

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { RequestBill } from './bill.ts';
 import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
-import { eventSlices } from './sse-split.ts';
+import { meterPieces } from './sse-split.ts';
 import { OpenAIStreamTap } from './sse-tap.ts';
 import { estimatePromptTokens } from './tokens.ts';
 
@@ -34,6 +34,14 @@ export async function pipeStream(
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
   const tap = new OpenAIStreamTap(dropUsageChunk);
+  try {
+    await pipeThroughTap(tap, messages, upstream, bill, res, signal);
+  } finally {
+    tap.release();
+  }
+}
+
+async function pipeThroughTap(tap: OpenAIStreamTap, messages: unknown, upstream: Readable, bill: RequestBill, res: ServerResponse, signal: AbortSignal): Promise<void> {
   let status = 200;
   let error: string | null = null;
   let first = true;
@@ -47,26 +55,21 @@ export async function pipeStream(
     knownPrompt: () => null,
     near: () => tap.near(),
   };
-  let overdrawn = false;
-  try {
-    for await (const chunk of upstream) {
-      if (first) {
-        bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
-        first = false;
-      }
-      const buf = chunk as Buffer;
-      // Near the ceiling a read is metered event by event: the overdraft stays within one event.
-      for (const piece of bill.spend?.mayPass(delivered, buf.length) ? eventSlices(buf) : [buf]) {
-        const out = tap.push(piece);
-        if (out && !res.write(out)) await drained(res, signal);
-        if (signal.aborted) break;
-        if (bill.spend && (await bill.spend.passed(delivered))) {
-          overdrawn = true;
-          break;
-        }
-      }
-      if (overdrawn || signal.aborted) break;
+  const forward = (piece: Buffer) => {
+    if (first) {
+      bill.firstTokenMs = Math.round(performance.now() - bill.ctx.startedAt);
+      first = false;
     }
+    const out = tap.pushPieces(piece);
+    if (out.length === 0) return;
+    let ok = true;
+    if (out.length > 1) res.cork(); // one write to the socket for the pieces of one read
+    for (const b of out) ok = res.write(b);
+    if (out.length > 1) res.uncork();
+    if (!ok) return drained(res, signal);
+  };
+  try {
+    const overdrawn = (await meterPieces(upstream, bill.spend, delivered, signal, forward)) === 'overdrawn';
     if (overdrawn) {
       status = OVERDRAWN_STATUS;
       error = OVERDRAWN_LOG;
