@@ -10,7 +10,7 @@
 // key), warmed up, and then the counters are zeroed, N non-streaming chat requests are made with C at
 // a time, and the counters are dumped. Env: N (default 400), C (default 1: each settlement batch then
 // holds one request, the worst case for per-batch costs), WARMUP (default 200), ROUNDS (default 2;
-// rounds alternate between the checkouts), INSTR_NODE_FLAGS (default `--single-threaded`: V8 compiles
+// rounds alternate between the checkouts), INSTR_NODE_FLAGS (default `--predictable`: V8 compiles
 // and collects on the main thread, so background work finishing at a different moment cannot move the
 // count between runs).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -24,7 +24,7 @@ const N = Number(process.env.N ?? 400);
 const C = Number(process.env.C ?? 1);
 const WARMUP = Number(process.env.WARMUP ?? 200);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
-const nodeFlags = (process.env.INSTR_NODE_FLAGS ?? '--single-threaded').split(' ').filter(Boolean);
+const nodeFlags = (process.env.INSTR_NODE_FLAGS ?? '--predictable').split(' ').filter(Boolean);
 const checkouts = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => resolve(p)) : [resolve('.')];
 
 async function call(base: string, cookie: string, method: string, path: string, body: unknown): Promise<{ json: any; cookie: string }> {
