@@ -15,7 +15,6 @@ import { heartbeat, releaseStaleHolds } from './ledger/stale-holds.ts';
 import { SettlementJournal, takeStoppedJournals } from './ledger/settlement-journal.ts';
 import { keepUnsettled, replayUnsettled } from './ledger/unsettled-file.ts';
 import { localBus, redisBus, type Bus } from './lib/bus.ts';
-import { postgresBus } from './lib/postgres-bus.ts';
 import { loadSecretKey, SecretBox } from './lib/secret-box.ts';
 import { PricingCatalog } from './pricing/catalog.ts';
 import { UpstreamPools } from './relay/pools.ts';
@@ -177,6 +176,8 @@ function openJournal(dir: string, instanceId: string, log: Logger): SettlementJo
 async function openBus(config: Config, db: Database, log: Logger): Promise<Bus> {
   if (config.REDIS_URL) return redisBus(config.REDIS_URL, (err) => log.error({ err }, 'redis error'));
   if (db.dialect === 'postgres') {
+    // Loaded only here: it pulls in the pg driver, which a SQLite gateway never uses.
+    const { postgresBus } = await import('./lib/postgres-bus.ts');
     return postgresBus(db, config.DATABASE_URL, (err) => log.error({ err }, 'invalidation listener (LISTEN/NOTIFY) error; reconnecting'));
   }
   return localBus();

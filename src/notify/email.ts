@@ -1,8 +1,8 @@
 // Email through the admin's SMTP server (nodemailer). `security`: "tls" = TLS from the first byte
 // (usually port 465), "starttls" = plain connection upgraded with STARTTLS, which is required (587),
-// "none" = no TLS at all (a local relay). Certificates are verified.
+// "none" = no TLS at all (a local relay). Certificates are verified. nodemailer is loaded on the first
+// send: most gateways never send mail, and it is ~10 MB of resident memory the relay does not need.
 import type { ConnectionOptions } from 'node:tls';
-import nodemailer from 'nodemailer';
 import { NotifyError } from './errors.ts';
 
 export type SmtpSecurity = 'tls' | 'starttls' | 'none';
@@ -51,6 +51,7 @@ export async function sendEmail(smtp: SmtpSettings, message: EmailMessage, opts:
   checkSmtpSettings(smtp);
   if (!isEmailAddress(message.to)) throw new NotifyError('email address is not valid', { permanent: true });
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: smtp.host,
     port: smtp.port,

@@ -1,7 +1,7 @@
 // Alipay Open Platform (direct merchant) through the official `alipay-sdk`: page / wap pay links,
 // precreate QR codes, trade.query, and RSA2 verification of callbacks with the Alipay public key.
 import { createPrivateKey } from 'node:crypto';
-import { AlipaySdk } from 'alipay-sdk';
+import type { AlipaySdk } from 'alipay-sdk';
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
 import { cny, notifyFields, rejected, requireConfig, requireUrl, TEXT_REPLY } from './common.ts';
@@ -42,7 +42,9 @@ export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
   requireConfig('alipay', { appId: config.appId, privateKey: config.privateKey, alipayPublicKey: config.alipayPublicKey });
   requireUrl('alipay', 'gateway', config.gateway ?? 'https://openapi.alipay.com/gateway.do');
   const key = normaliseAlipayPrivateKey(config.privateKey);
-  const sdk = new AlipaySdk({
+  // The SDK (and its HTTP client and crypto libraries, ~20 MB resident) is loaded on the first call,
+  // not at start: most gateways never take Alipay, and the relay does not need it.
+  const options = {
     appId: config.appId,
     privateKey: key.body,
     keyType: key.keyType,
@@ -51,12 +53,14 @@ export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
     signType: 'RSA2',
     camelcase: false,
     timeout: 15_000,
-  });
+  } as const;
+  let client: Promise<AlipaySdk> | undefined;
+  const sdk = (): Promise<AlipaySdk> => (client ??= import('alipay-sdk').then((m) => new m.AlipaySdk(options)));
   const mode = config.mode ?? 'page';
 
   async function exec(method: string, params: Record<string, unknown>): Promise<any> {
     try {
-      return await sdk.exec(method, params, { validateSign: true });
+      return await (await sdk()).exec(method, params, { validateSign: true });
     } catch (err) {
       // SDK errors carry the raw answer, never our key; keep only the message's first line.
       const msg = String((err as Error).message ?? 'error').split('\n')[0]!.slice(0, 200);
@@ -76,7 +80,7 @@ export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
       return { pay: { qrCode: answer.qr_code } };
     }
     const wap = mode === 'auto' && ctx.device === 'mobile';
-    const url = sdk.pageExecute(wap ? 'alipay.trade.wap.pay' : 'alipay.trade.page.pay', 'GET', {
+    const url = (await sdk()).pageExecute(wap ? 'alipay.trade.wap.pay' : 'alipay.trade.page.pay', 'GET', {
       notifyUrl: ctx.notifyUrl,
       returnUrl: ctx.returnUrl,
       bizContent: { ...biz, product_code: wap ? 'QUICK_WAP_WAY' : 'FAST_INSTANT_TRADE_PAY' },
@@ -88,9 +92,10 @@ export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
     const fields = notifyFields(raw);
     if (!fields.sign) return rejected('missing sign', fields);
     // Values are already form-decoded, so verify them as they are (V2 = no second decode).
+    const client = await sdk();
     let valid = false;
     try {
-      valid = sdk.checkNotifySignV2(fields);
+      valid = client.checkNotifySignV2(fields);
     } catch {
       valid = false;
     }

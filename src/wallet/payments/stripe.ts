@@ -1,6 +1,6 @@
 // Stripe Checkout through the official `stripe` SDK: a Checkout Session per order (redirect to its URL),
 // webhooks verified on the raw body (Stripe-Signature, HMAC-SHA256), sessions re-read for re-checks.
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { NotifyVerdict, OrderQueryResult, PayAmount, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
 import { rejected, requireConfig, requireUrl } from './common.ts';
@@ -41,7 +41,11 @@ function header(raw: RawNotify, name: string): string | undefined {
 export function createStripeProvider(config: StripeConfig): PaymentProvider {
   requireConfig('stripe', { secretKey: config.secretKey, webhookSecret: config.webhookSecret });
   if (config.apiBase) requireUrl('stripe', 'apiBase', config.apiBase);
-  const stripe = new Stripe(config.secretKey, clientOptions(config.apiBase) as ConstructorParameters<typeof Stripe>[1]);
+  // The SDK (~15 MB resident) is loaded on the first call, not at start: most gateways never take
+  // Stripe, and the relay does not need it.
+  let client: Promise<Stripe> | undefined;
+  const sdk = (): Promise<Stripe> =>
+    (client ??= import('stripe').then((m) => new m.default(config.secretKey, clientOptions(config.apiBase) as ConstructorParameters<typeof Stripe>[1])));
 
   function sdkError(what: string, err: unknown): PaymentProviderError {
     // Stripe errors never echo the secret key; keep their short message only.
@@ -51,6 +55,7 @@ export function createStripeProvider(config: StripeConfig): PaymentProvider {
   }
 
   async function createPayment(order: PaymentOrder, ctx: PaymentContext): Promise<PaymentCreated> {
+    const stripe = await sdk();
     let session: Stripe.Checkout.Session;
     try {
       session = await stripe.checkout.sessions.create(
@@ -77,6 +82,7 @@ export function createStripeProvider(config: StripeConfig): PaymentProvider {
   async function verifyNotify(raw: RawNotify): Promise<NotifyVerdict> {
     const signature = header(raw, 'stripe-signature');
     if (!signature) return rejected('missing Stripe-Signature', { body: raw.body });
+    const stripe = await sdk();
     let event: Stripe.Event;
     try {
       event = stripe.webhooks.constructEvent(raw.body, signature, config.webhookSecret, config.toleranceSeconds);
@@ -111,6 +117,7 @@ export function createStripeProvider(config: StripeConfig): PaymentProvider {
   async function queryOrder(ref: { orderNo: string; tradeNo?: string | null }): Promise<OrderQueryResult> {
     // Checkout sessions are found by their own id, which createPayment returned as tradeNo.
     if (!ref.tradeNo) return { status: 'not_found', orderNo: ref.orderNo, tradeNo: null, amount: null, raw: { reason: 'no session id stored' } };
+    const stripe = await sdk();
     let session: Stripe.Checkout.Session;
     try {
       session = await stripe.checkout.sessions.retrieve(ref.tradeNo);
