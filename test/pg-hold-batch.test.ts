@@ -180,7 +180,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL hold batching', () => 
       await a.get('SELECT pg_terminate_backend(?)', [await waitingBackend('SELECT place_hold(')]);
       const [single] = await firstSettled;
       // That call waits on the lock too: kill it as well. All three must fail with it.
-      await a.get('SELECT pg_terminate_backend(?)', [await waitingBackend('SELECT place_holds(')]);
+      await a.get('SELECT pg_terminate_backend(?)', [await waitingBackend('SELECT place_holds_across(')]);
       const batch = await Promise.allSettled(queued);
       // Arriving now, with nothing in flight for the account: goes on its own once the lock is free.
       return { single: outcome(single!), batch: batch.map(outcome), after: hold(a, acc, 'lost-after', 100) };

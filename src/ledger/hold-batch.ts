@@ -1,11 +1,16 @@
 import type { Queryable } from '../db/index.ts';
-import { PLACE_HOLD_PG, PLACE_HOLDS_PG } from './hold-sql.ts';
+import { PLACE_HOLD_PG, PLACE_HOLDS_ACROSS_PG } from './hold-sql.ts';
 
-// PostgreSQL holds of one account are serialised by its advisory locks (hold-sql.ts): sent one call
-// each, N concurrent holds of one account cost N round trips and N lock hand-offs one after the other.
-// So the instance keeps at most one call in flight per account; the holds that arrive meanwhile wait
-// here, in arrival order, and go together in ONE place_holds call when it returns, which decides them in
-// that order. A hold with nothing in flight for its account goes alone, through place_hold as before.
+// PostgreSQL holds are serialised per account by advisory locks (hold-sql.ts), and each call costs a
+// round trip, a function call and a commit. So an instance keeps few hold calls in flight: a hold that
+// arrives while they are all busy, or while its user has one in flight, waits here; when a call
+// returns, the waiting holds (any accounts, up to MAX_HOLD_BATCH) go together in ONE place_holds_across
+// call, which decides them in arrival order. A hold that finds a free slot and its user idle goes
+// alone, through place_hold, at once.
+//
+// One call in flight per user keeps a user's holds decided in their arrival order (a later hold never
+// overtakes an earlier one in another call). The calls in flight bound the database connections holds
+// take, and make 100 users' holds one call instead of 100 (issue 6: 100 users at 100 connections).
 
 /** The fields of a hold request this module needs (holds.ts HoldRequest). */
 export interface BatchedHold {
@@ -16,11 +21,17 @@ export interface BatchedHold {
   instanceId: string;
 }
 
-/** The raw answer of place_hold / place_holds for one hold: 'ok:<room>', 'key' or 'balance'. */
+/** The raw answer of place_hold / place_holds_across for one hold: 'ok:<room>', 'key' or 'balance'. */
 export type RawHoldResult = string;
 
-/** Bounds one call's arrays (and the time the account's locks are held by it). */
+/** Bounds one call's arrays (and the time its accounts' locks are held by it). */
 export const MAX_HOLD_BATCH = 256;
+
+/**
+ * Hold calls one instance keeps in flight. More than one, so a call waiting on one user's lock (a
+ * guarded debit holds it until its commit) does not stall every other account's holds.
+ */
+export const HOLD_CALLS_IN_FLIGHT = 2;
 
 interface Waiting {
   hold: BatchedHold;
@@ -29,40 +40,65 @@ interface Waiting {
 }
 
 export class HoldBatcher {
-  /** Accounts with a call in flight → the holds that arrived since, in arrival order. */
-  private readonly waiting = new Map<string, Waiting[]>();
+  /** Holds waiting for a call, in arrival order. */
+  private waiting: Waiting[] = [];
+  /** Users with a hold in a call in flight. */
+  private readonly busy = new Set<number>();
+  private inFlight = 0;
 
-  constructor(private readonly q: Queryable) {}
+  constructor(
+    private readonly q: Queryable,
+    private readonly maxCalls = HOLD_CALLS_IN_FLIGHT,
+  ) {}
 
   place(hold: BatchedHold): Promise<RawHoldResult> {
-    // One call carries one instance id and one user / key pair.
-    const account = `${hold.userId}:${hold.keyId}:${hold.instanceId}`;
-    const queue = this.waiting.get(account);
-    if (queue) return new Promise((resolve, reject) => queue.push({ hold, resolve, reject }));
-    this.waiting.set(account, []);
+    if (this.inFlight >= this.maxCalls || this.busy.has(hold.userId)) {
+      return new Promise((resolve, reject) => this.waiting.push({ hold, resolve, reject }));
+    }
+    this.inFlight++;
+    this.busy.add(hold.userId);
     const call = this.one(hold);
-    const next = () => this.next(account);
-    call.then(next, next); // the caller gets `call` itself, rejection included
+    const done = () => this.done([hold]);
+    call.then(done, done); // the caller gets `call` itself, rejection included
     return call;
   }
 
-  /** The call in flight for `account` ended: send what queued meanwhile, or forget the account. */
-  private next(account: string): void {
-    const queue = this.waiting.get(account)!;
-    if (queue.length === 0) {
-      this.waiting.delete(account);
-      return;
+  /** A call ended: its users are idle again; send what can go now. */
+  private done(holds: BatchedHold[]): void {
+    this.inFlight--;
+    for (const h of holds) this.busy.delete(h.userId);
+    while (this.inFlight < this.maxCalls && this.waiting.length > 0) {
+      const batch = this.take();
+      if (batch.length === 0) return; // every waiting hold's user has a call in flight
+      this.send(batch);
     }
-    const batch = queue.splice(0, MAX_HOLD_BATCH);
-    const call = batch.length === 1 ? this.one(batch[0]!.hold).then((r) => [r]) : this.many(batch.map((w) => w.hold));
-    // Every outcome ends in next(): a failed call rejects its own holds only, the queue goes on.
-    const next = () => this.next(account);
+  }
+
+  /** Takes the waiting holds of idle users, in arrival order, up to the cap; the others keep their places. */
+  private take(): Waiting[] {
+    const batch: Waiting[] = [];
+    const kept: Waiting[] = [];
+    for (const w of this.waiting) {
+      if (batch.length < MAX_HOLD_BATCH && !this.busy.has(w.hold.userId)) batch.push(w);
+      else kept.push(w);
+    }
+    this.waiting = kept;
+    return batch;
+  }
+
+  private send(batch: Waiting[]): void {
+    this.inFlight++;
+    for (const w of batch) this.busy.add(w.hold.userId);
+    const holds = batch.map((w) => w.hold);
+    const call = holds.length === 1 ? this.one(holds[0]!).then((r) => [r]) : this.many(holds);
+    // Every outcome ends in done(): a failed call rejects its own holds only, the queue goes on.
+    const done = () => this.done(holds);
     call
       .then(
         (results) => batch.forEach((w, i) => w.resolve(results[i]!)),
         (err: unknown) => batch.forEach((w) => w.reject(err)),
       )
-      .then(next, next);
+      .then(done, done);
   }
 
   private async one(h: BatchedHold): Promise<RawHoldResult> {
@@ -71,17 +107,16 @@ export class HoldBatcher {
   }
 
   private async many(holds: BatchedHold[]): Promise<RawHoldResult[]> {
-    const h = holds[0]!;
-    const row = await this.q.get<{ results: string[] }>(PLACE_HOLDS_PG, [
-      holds.map((x) => x.amount),
-      holds.map((x) => x.holdId),
-      h.userId,
-      h.keyId,
-      h.instanceId,
+    const row = await this.q.get<{ results: string[] }>(PLACE_HOLDS_ACROSS_PG, [
+      holds.map((h) => h.amount),
+      holds.map((h) => h.holdId),
+      holds.map((h) => h.userId),
+      holds.map((h) => h.keyId),
+      holds.map((h) => h.instanceId),
       Date.now(),
     ]);
     const results = row?.results;
-    if (!Array.isArray(results) || results.length !== holds.length) throw new Error(`place_holds answered ${results?.length ?? 'nothing'} results for ${holds.length} holds`);
+    if (!Array.isArray(results) || results.length !== holds.length) throw new Error(`place_holds_across answered ${results?.length ?? 'nothing'} results for ${holds.length} holds`);
     return results;
   }
 }

@@ -31,8 +31,8 @@ export type HoldResult = 'ok' | 'balance' | 'key';
  * The PostgreSQL hold: one call of place_hold (hold-sql.ts), which serialises holds per account with
  * advisory locks and checks the committed balance and key usage against the sum of the live hold rows.
  * It never locks or writes a users / api_keys row, so it never waits for a settlement's disk flush.
- * While one is in flight for an account, the account's next holds queue in the instance and go
- * together in one place_holds call, decided in arrival order (hold-batch.ts).
+ * Holds that arrive while the instance's hold calls are busy (or their user has one in flight) queue
+ * in the instance and go together in one place_holds_across call, decided in arrival order (hold-batch.ts).
  *
  * Its commit does not wait for the disk (db.relaxed): a database crash may lose the last moments of
  * holds, never a charge. A settlement whose hold row is gone charges in full and releases nothing, so
@@ -58,7 +58,7 @@ export async function placeHoldWithRoom(db: Database, h: HoldRequest): Promise<P
 
 const batchers = new WeakMap<Database, HoldBatcher>();
 
-/** The per-account hold queue of a PostgreSQL database (one per process and database). */
+/** The hold queue of a PostgreSQL database (one per process and database). */
 function holdBatcher(db: Database): HoldBatcher {
   let b = batchers.get(db);
   if (!b) batchers.set(db, (b = new HoldBatcher(db.relaxed ?? db)));

@@ -1,6 +1,6 @@
 // Schema of the relay's routing: channel health (auto-disable with its reason and time) and the hold
 // functions telling the room left after a hold (the stream overdraft ceiling), one or several at a time.
-import { PLACE_HOLD_FUNCTION_WITH_ROOM, PLACE_HOLDS_FUNCTION } from '../../ledger/hold-sql.ts';
+import { PLACE_HOLD_FUNCTION_WITH_ROOM, PLACE_HOLDS_ACROSS_FUNCTION, PLACE_HOLDS_FUNCTION } from '../../ledger/hold-sql.ts';
 import type { Migration } from './migration.ts';
 
 export const relayMigrations: Migration[] = [
@@ -26,5 +26,12 @@ export const relayMigrations: Migration[] = [
     id: 160,
     name: 'place_holds: several holds of one account in one call, decided in order',
     up: (d) => (d === 'postgres' ? [PLACE_HOLDS_FUNCTION] : []),
+  },
+  {
+    // The holds that queued in the instance for any accounts, in one call (hold-batch.ts). place_holds
+    // stays for instances still running the code before this one.
+    id: 161,
+    name: 'place_holds_across: the waiting holds of several accounts in one call, decided in order',
+    up: (d) => (d === 'postgres' ? [PLACE_HOLDS_ACROSS_FUNCTION] : []),
   },
 ];
