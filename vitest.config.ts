@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each file starts its own gateway and database; files run in parallel forks.
     pool: 'forks',
+    // After each file: the databases, data folders and gateways its helpers left behind.
+    setupFiles: ['test/helpers/file-end.ts'],
   },
 });

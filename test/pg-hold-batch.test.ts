@@ -4,43 +4,25 @@
 // same outcomes as one call per hold in that order, no overdraft beside a guarded debit, and a failed
 // call that fails its own holds only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, walletOf } from '../src/accounts/users.ts';
-import { openDatabase, type Database, type Queryable } from '../src/db/index.ts';
-import { migrate } from '../src/db/migrations.ts';
+import { walletOf } from '../src/accounts/users.ts';
+import type { Database, Queryable } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { HoldBatcher, MAX_HOLD_BATCH } from '../src/ledger/hold-batch.ts';
 import { lockHoldsOf } from '../src/ledger/hold-sql.ts';
 import { placeHoldWithRoom, type PlacedHold } from '../src/ledger/holds.ts';
-import { freshDatabase } from './helpers/gateway.ts';
+import { accountWithKey, openTwoInstances, type Account } from './helpers/pg-instances.ts';
 
 let a: Database;
 let b: Database; // a second instance (its own pools) for the concurrent debits and the lock holder
-let drop: () => Promise<void>;
+let close = async () => {};
 
 beforeAll(async () => {
   if (!process.env.TEST_DATABASE_URL) return;
-  const fresh = await freshDatabase();
-  drop = fresh.drop;
-  a = await openDatabase(fresh.url);
-  await migrate(a);
-  b = await openDatabase(fresh.url);
+  ({ a, b, close } = await openTwoInstances());
 });
-afterAll(async () => {
-  await b?.close();
-  await a?.close();
-  await drop?.();
-});
+afterAll(() => close());
 
-type Account = { userId: number; keyId: number };
-let n = 0;
-async function account(balance: number, quotaLimit: number | null = null): Promise<Account> {
-  const u = await createUser(a, { username: `phb_${++n}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
-  const k = await a.get<{ id: number }>(
-    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
-    [u.id, `phb${n}${Date.now()}`, Date.now(), quotaLimit],
-  );
-  return { userId: u.id, keyId: Number(k!.id) };
-}
+const account = (balance: number, quotaLimit: number | null = null) => accountWithKey(a, 'phb', balance, quotaLimit);
 
 const hold = (db: Database, acc: Account, id: string, amount: number): Promise<PlacedHold> =>
   placeHoldWithRoom(db, { holdId: id, userId: acc.userId, keyId: acc.keyId, amount, instanceId: 'pg-hold-batch', keyLimited: true });

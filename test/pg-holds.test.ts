@@ -3,42 +3,25 @@
 // settlement keeps locked until its synchronous commit; holds from several instances still cannot
 // take the same points, and a guarded debit counts them too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, walletOf } from '../src/accounts/users.ts';
-import { openDatabase, type Database } from '../src/db/index.ts';
-import { migrate } from '../src/db/migrations.ts';
+import { walletOf } from '../src/accounts/users.ts';
+import type { Database } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { placeHold } from '../src/ledger/holds.ts';
-import { freshDatabase } from './helpers/gateway.ts';
+import { accountWithKey, openTwoInstances, type Account } from './helpers/pg-instances.ts';
 
 let a: Database; // two instances: two connection pools on one database
 let b: Database;
-let drop: () => Promise<void>;
+let close = async () => {};
 
 beforeAll(async () => {
   if (!process.env.TEST_DATABASE_URL) return;
-  const fresh = await freshDatabase();
-  drop = fresh.drop;
-  a = await openDatabase(fresh.url);
-  await migrate(a);
-  b = await openDatabase(fresh.url);
+  ({ a, b, close } = await openTwoInstances());
 });
-afterAll(async () => {
-  await b?.close();
-  await a?.close();
-  await drop?.();
-});
+afterAll(() => close());
 
-let n = 0;
-async function account(balance: number, quotaLimit: number | null = null): Promise<{ userId: number; keyId: number }> {
-  const u = await createUser(a, { username: `pgh_${++n}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
-  const k = await a.get<{ id: number }>(
-    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
-    [u.id, `pgh${n}${Date.now()}`, Date.now(), quotaLimit],
-  );
-  return { userId: u.id, keyId: Number(k!.id) };
-}
+const account = (balance: number, quotaLimit: number | null = null) => accountWithKey(a, 'pgh', balance, quotaLimit);
 
-const hold = (db: Database, acc: { userId: number; keyId: number }, id: string, amount: number) =>
+const hold = (db: Database, acc: Account, id: string, amount: number) =>
   placeHold(db, { holdId: id, userId: acc.userId, keyId: acc.keyId, amount, instanceId: 'pg-holds', keyLimited: true });
 
 describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL holds', () => {
@@ -61,7 +44,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL holds', () => {
   it('holds from two instances racing for the last points: exactly what the balance and the key limit allow', async () => {
     const byBalance = await account(1000);
     const byKey = await account(1_000_000, 500);
-    const race = (acc: { userId: number; keyId: number }, tag: string) =>
+    const race = (acc: Account, tag: string) =>
       Promise.all(Array.from({ length: 40 }, (_, i) => hold(i % 2 ? a : b, acc, `${tag}-${i}`, 100)));
     const [balanceResults, keyResults] = await Promise.all([race(byBalance, 'bal'), race(byKey, 'key')]);
     expect(balanceResults.filter((r) => r === 'ok')).toHaveLength(10);

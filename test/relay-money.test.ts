@@ -7,6 +7,7 @@ import { countTokens } from 'gpt-tokenizer';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/billing.ts';
 import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
@@ -26,18 +27,6 @@ afterAll(async () => {
   await up?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(50);
-    }
-  }
-}
 
 /** A fresh model on its own channel, priced $2 / $8 per 1M tokens (1 point per input token, 4 per output token). */
 async function model(tag: string, price: Record<string, unknown> = {}): Promise<string> {

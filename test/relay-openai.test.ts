@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens } from 'gpt-tokenizer';
 import OpenAI, { APIError } from 'openai';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/billing.ts';
 import type { ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
@@ -24,23 +25,11 @@ afterAll(async () => {
 
 // Model names carry only digits besides the behaviour tag, so no random suffix can trigger a fake behaviour.
 const uniqueModel = (tag: string) => `m${process.pid}n${++seq}t${Date.now() % 100000}-${tag}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const usd = (q: number) => {
   const a = Math.abs(q);
   return `${q < 0 ? '-' : ''}${Math.floor(a / 500000)}.${String((a % 500000) * 2).padStart(6, '0')}`;
 };
 
-async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(50);
-    }
-  }
-}
 
 interface Setup {
   model: string;
@@ -317,12 +306,12 @@ describe('upstream failures', () => {
     }
     clearTimeout(timer);
     expect(text.length).toBeGreaterThan(0);
-    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), 2500);
+    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), { timeoutMs: 2500 });
     const w = await eventually(async () => {
       const w = await wallet(s.client);
       expect(w.held.quota).toBe(0);
       return w;
-    }, 5000);
+    }, { timeoutMs: 5000 });
     const [log] = await logRows(s.client, s.model);
     expect(log.completionTokens).toBeGreaterThan(0);
     expect(log.cost.quota).toBeGreaterThan(0);
@@ -335,8 +324,8 @@ describe('upstream failures', () => {
     setTimeout(() => ac.abort(), 300);
     const err = await s.sdk.chat.completions.create({ model: s.model, messages: MSG }, { signal: ac.signal }).catch((e) => e);
     expect(err).toBeInstanceOf(Error);
-    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), 2500);
-    await eventually(async () => expect((await wallet(s.client)).held.quota).toBe(0), 5000);
+    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), { timeoutMs: 2500 });
+    await eventually(async () => expect((await wallet(s.client)).held.quota).toBe(0), { timeoutMs: 5000 });
   });
 
   it('an upstream that does not answer within UPSTREAM_TIMEOUT_MS → 504 upstream_timeout, nothing billed', async () => {
@@ -346,7 +335,7 @@ describe('upstream failures', () => {
     expect(err).toBeInstanceOf(APIError);
     expect(err.status).toBe(504);
     expect(err.code).toBe('upstream_timeout');
-    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), 2500);
+    await eventually(() => expect(upstreamFor(s.model)[0]?.aborted).toBe(true), { timeoutMs: 2500 });
     const w = await eventually(async () => {
       const w = await wallet(s.client);
       expect(w.held.quota).toBe(0);

@@ -12,6 +12,7 @@ import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic-upstre
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import type { ApiClient } from './helpers/api.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/billing.ts';
 
 const FIRST_BYTE_MS = 400;
 const IDLE_MS = 600;
@@ -33,18 +34,8 @@ afterAll(async () => {
   await Promise.all([oai?.close(), ant?.close()]);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(50);
-    }
-  }
-}
+/** How long this file's waits may take: an auto-disable, a probe's re-enable, another instance hearing of it. */
+const WAIT = { timeoutMs: 8000 };
 
 /** Channels in priority order (highest first) for one public model, each with its own upstream model name. */
 async function channels(g: TestGateway, specs: { tag: string; baseUrl?: string; apiKey?: string; type?: 'openai' | 'anthropic' }[]) {
@@ -80,7 +71,7 @@ async function settled(client: ApiClient, requests: number) {
     expect(w.held.quota).toBe(0);
     expect(w.requestCount).toBe(requests);
     return w;
-  });
+  }, WAIT);
 }
 
 async function channelView(g: TestGateway, id: number) {
@@ -249,7 +240,7 @@ describe('health', () => {
       const { model, ids } = await channels(gw, [{ tag: 'sw', baseUrl: sw.url }, { tag: 'plain' }]);
       const u = await createUserWithKey(gw, { balance: 1_000_000 });
       for (let i = 0; i < 3; i++) expect((await chat(gw, u.key, model)).status).toBe(200);
-      await eventually(async () => expect((await channelView(gw, ids[0]!)).status).toBe('auto_disabled'));
+      await eventually(async () => expect((await channelView(gw, ids[0]!)).status).toBe('auto_disabled'), WAIT);
       const view = await channelView(gw, ids[0]!);
       expect(view.statusReason).toMatch(/^3 of the last 3 attempts failed \(last: HTTP 500\)$/);
       expect(Date.parse(view.statusAt)).toBeGreaterThan(Date.now() - 60_000);
@@ -259,7 +250,7 @@ describe('health', () => {
       expect((await chat(gw, u.key, model)).status).toBe(200);
       expect(sw.state.traffic).toBe(before); // only probes call it now, never traffic
       sw.state.up = true;
-      await eventually(async () => expect((await channelView(gw, ids[0]!)).status).toBe('ok'));
+      await eventually(async () => expect((await channelView(gw, ids[0]!)).status).toBe('ok'), WAIT);
       expect((await channelView(gw, ids[0]!)).statusReason).toBeNull();
     } finally {
       await sw.close();
@@ -274,7 +265,7 @@ describe('health', () => {
       const v = await channelView(gw, ids[0]!);
       expect(v.status).toBe('auto_disabled');
       return v;
-    });
+    }, WAIT);
     expect(view.statusReason).toContain("the upstream refused the channel's key (HTTP 401: Incorrect API key provided");
     // Enabling it again by hand clears the verdict.
     const res = await gw.admin.patch(`/api/admin/channels/${ids[0]}`, { enabled: true });
@@ -331,10 +322,10 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two instances', () => {
     const b = await startGateway({ databaseUrl: gw.databaseUrl, adminPassword: gw.adminPassword });
     try {
       const { model, ids, names } = await channels(gw, [{ tag: 'revoked', apiKey: 'sk-revoked' }, { tag: 'plain' }]);
-      await eventually(async () => expect(b.gateway.channels.get(ids[1]!)).toBeDefined());
+      await eventually(async () => expect(b.gateway.channels.get(ids[1]!)).toBeDefined(), WAIT);
       const u = await createUserWithKey(gw, { balance: 1_000_000 });
       expect((await chat(gw, u.key, model)).status).toBe(200);
-      await eventually(async () => expect(b.gateway.channels.get(ids[0]!)?.status).toBe('auto_disabled'));
+      await eventually(async () => expect(b.gateway.channels.get(ids[0]!)?.status).toBe('auto_disabled'), WAIT);
       expect((await chat(b, u.key, model)).status).toBe(200);
       expect(calls(names[0]!)).toBe(1); // b never tried the disabled channel
     } finally {

@@ -2,6 +2,7 @@
 // the connection limit per upstream (and no silent queue without one), TRUST_PROXY for IP allow-lists.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { eventually } from './helpers/billing.ts';
 import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
@@ -24,18 +25,6 @@ afterAll(async () => {
   await up?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(50);
-    }
-  }
-}
 // Model names carry digits besides the behaviour tag, so no suffix can trigger another fake behaviour.
 const uniqueModel = (tag = 'plain') => `up${process.pid}n${++seq}-${tag}`;
 const upstreamFor = (model: string, fake = up) => fake.requests.filter((r) => r.body?.model === model);
@@ -180,13 +169,13 @@ describe('upstream connections', () => {
           signal: ac.signal,
         }).then((r) => r.status, () => 0),
       );
-      await eventually(async () => expect(fake.inFlight).toBe(300), 30_000);
+      await eventually(async () => expect(fake.inFlight).toBe(300), { timeoutMs: 30_000 });
       expect(fake.maxInFlight).toBe(300);
       // Every caller has its answer's head before any leaves (the upstream seeing a request comes a
       // moment before its caller gets the head; aborting in between rejects that fetch).
       expect(new Set(await Promise.all(started))).toEqual(new Set([200]));
       for (const ac of acs) ac.abort();
-      await eventually(async () => expect((await wallet(u.client)).held.quota).toBe(0), 20_000);
+      await eventually(async () => expect((await wallet(u.client)).held.quota).toBe(0), { timeoutMs: 20_000 });
     } finally {
       await fake.close();
     }

@@ -7,8 +7,8 @@ import type { Readable } from 'node:stream';
 import { AnthropicStreamTap } from './anthropic-tap.ts';
 import type { RequestBill } from './bill.ts';
 import { chargeMetered, CUT, deliveredUsage, EARLY } from './metered-stream.ts';
-import { meterPieces } from './sse-split.ts';
-import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
+import { forwardMetered } from './sse-split.ts';
+import { OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, EventFramer } from './stream-meter.ts';
 import { drained } from './stream.ts';
@@ -56,19 +56,11 @@ async function pipeThroughTap(tap: AnthropicStreamTap, m: AnthropicPassthrough, 
     },
     near: () => tap.near(),
   };
-  const forward = (piece: Buffer) => {
-    const whole = framer.push(piece);
-    if (!whole) return;
-    tap.push(whole);
-    return write(whole);
-  };
   try {
-    const overdrawn = (await meterPieces(upstream, bill.spend, delivered, signal, forward, () => tap.closed)) === 'overdrawn';
-    if (overdrawn) {
+    const end = await forwardMetered(upstream, res, signal, bill.spend, delivered, { meter: tap, framer, write, overdrawnEvent: (message) => m.errorEvent(message, 'quota') });
+    if (end === 'overdrawn') {
       status = OVERDRAWN_STATUS;
       error = OVERDRAWN_LOG;
-      upstream.destroy();
-      if (!res.destroyed) await write(m.errorEvent(OVERDRAWN, 'quota'));
     } else if (!signal.aborted && !tap.complete) {
       status = 502;
       // An upstream error event was already delivered as it is; an early end gets ours.

@@ -6,8 +6,8 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../pricing/cost.ts';
 import type { RequestBill } from './bill.ts';
-import { meterPieces } from './sse-split.ts';
-import { OVERDRAWN, OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
+import { forwardMetered } from './sse-split.ts';
+import { OVERDRAWN_LOG, OVERDRAWN_STATUS, type DeliveredSoFar } from './spend-ceiling.ts';
 import { MAX_EVENT_BYTES } from './sse-tap.ts';
 import { billableUsage, CountingDecoder, EventFramer, NO_OUTPUT } from './stream-meter.ts';
 import { drained } from './stream.ts';
@@ -118,8 +118,8 @@ async function pipeThroughDecoder(counter: CountingDecoder, m: MeteredStream, up
   const framer = m.encoder ? null : new EventFramer(MAX_EVENT_BYTES);
   let status = 200;
   let error: string | null = null;
-  const write = async (out: string | Buffer | null) => {
-    if (out && out.length && !res.write(out)) await drained(res, signal);
+  const write = async (out: string | Buffer) => {
+    if (out.length && !res.write(out)) await drained(res, signal);
   };
   let prompt: Promise<number> | undefined;
   const promptEstimate = () => (prompt ??= m.promptEstimate());
@@ -133,20 +133,12 @@ async function pipeThroughDecoder(counter: CountingDecoder, m: MeteredStream, up
       return b && typeof b !== 'string' ? { ...b, completionTokens: 0 } : null;
     },
   };
-  const forward = (piece: Buffer) => {
-    if (!framer) return write(tr.push(piece));
-    const whole = framer.push(piece);
-    if (!whole) return;
-    tr.push(whole);
-    return write(whole);
-  };
+  const overdrawnEvent = framer ? (message: string) => m.errorEvent(message, 'quota') : (message: string) => tr.fail(message, 'insufficient_quota');
   try {
-    const overdrawn = (await meterPieces(upstream, bill.spend, delivered, signal, forward, () => tr.closed)) === 'overdrawn';
-    if (overdrawn) {
+    const end = await forwardMetered(upstream, res, signal, bill.spend, delivered, { meter: tr, framer, write, overdrawnEvent });
+    if (end === 'overdrawn') {
       status = OVERDRAWN_STATUS;
       error = OVERDRAWN_LOG;
-      upstream.destroy();
-      if (!res.destroyed) await write(framer ? m.errorEvent(OVERDRAWN, 'quota') : tr.fail(OVERDRAWN, 'insufficient_quota'));
     } else if (!signal.aborted) {
       const upstreamErrored = tr.closed && !tr.complete; // its own in-band error was already delivered
       const tail = tr.end(); // translated: an early end becomes an in-band error here

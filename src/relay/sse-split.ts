@@ -1,7 +1,10 @@
 // Splits a buffer read from an upstream SSE stream after each event's blank line, so a stream near
 // its spend ceiling is metered event by event even when the provider's events arrive in one read;
 // and the read loop all streamed answers share around it.
-import type { DeliveredSoFar, SpendCeiling } from './spend-ceiling.ts';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { OVERDRAWN, type DeliveredSoFar, type SpendCeiling } from './spend-ceiling.ts';
+import type { EventFramer } from './stream-meter.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -51,4 +54,54 @@ export async function meterPieces(
     }
   }
   return signal.aborted ? 'aborted' : 'end';
+}
+
+/** What meters a piped stream: a byte-level tap, or a translator (whose push returns the caller's bytes). */
+export interface PieceMeter {
+  push(piece: Buffer): string | void;
+  /** The answer is over (its last event or an error passed): the spend ceiling no longer applies. */
+  readonly closed: boolean;
+}
+
+export interface MeteredForward {
+  meter: PieceMeter;
+  /**
+   * Set: the reads are cut into whole events, each pushed to the meter and then written as it is
+   * (a passthrough). Null: each read goes to the meter and what it returns is written (a translator).
+   */
+  framer: EventFramer | null;
+  /** Writes to the caller, waiting for its socket to drain (an empty write does nothing). */
+  write: (out: string | Buffer) => Promise<void>;
+  /** The in-band error event in the caller's protocol that ends a stream at its spend ceiling. */
+  overdrawnEvent: (message: string) => string;
+}
+
+/**
+ * meterPieces for the streams that pass through a meter (the Anthropic tap, the decoders): forwards
+ * each read, and when the spend ceiling ends the stream, stops the upstream and tells the caller
+ * in-band. The caller records the status and error of each end.
+ */
+export async function forwardMetered(
+  upstream: Readable,
+  res: ServerResponse,
+  signal: AbortSignal,
+  spend: SpendCeiling | null,
+  delivered: DeliveredSoFar,
+  f: MeteredForward,
+): Promise<PiecesEnd> {
+  const { meter, framer, write } = f;
+  const forward = framer
+    ? (piece: Buffer) => {
+        const whole = framer.push(piece);
+        if (!whole) return;
+        meter.push(whole);
+        return write(whole);
+      }
+    : (piece: Buffer) => write(meter.push(piece) || '');
+  const end = await meterPieces(upstream, spend, delivered, signal, forward, () => meter.closed);
+  if (end === 'overdrawn') {
+    upstream.destroy();
+    if (!res.destroyed) await write(f.overdrawnEvent(OVERDRAWN));
+  }
+  return end;
 }

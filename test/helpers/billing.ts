@@ -15,7 +15,11 @@ export const usd = (q: number) => {
   return `${q < 0 ? '-' : ''}${Math.floor(a / 500000)}.${String((a % 500000) * 2).padStart(6, '0')}`;
 };
 
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 5000): Promise<T> {
+/**
+ * Calls `fn` every 50 ms until it stops throwing (its expects hold), for what a gateway does in the
+ * background (settlements, health probes, reloads); past `timeoutMs` its last error is thrown.
+ */
+export async function eventually<T>(fn: () => Promise<T> | T, { timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -12,6 +12,7 @@ import { createGateway, type Gateway } from '../../src/gateway.ts';
 import { settlementWriter } from '../../src/ledger/holds.ts';
 import { startServer } from '../../src/server.ts';
 import { ApiClient } from './api.ts';
+import { undoAtEnd } from './leftovers.ts';
 
 export interface TestGateway {
   url: string;
@@ -33,7 +34,7 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
     const dir = mkdtempSync(join(tmpdir(), 'moleapi-test-'));
-    return { url: `sqlite:${join(dir, 'test.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return { url: `sqlite:${join(dir, 'test.db')}`, drop: removedAtEnd(async () => rmSync(dir, { recursive: true, force: true })) };
   }
   const name = `moleapi_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
@@ -44,22 +45,38 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: async () => {
+    drop: removedAtEnd(async () => {
       const c = new pg.Client({ connectionString: base });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
-    },
+    }),
+  };
+}
+
+/** `remove`, also run when the test file ends if nothing ran it before (a database kept for a second instance). */
+function removedAtEnd(remove: () => Promise<void>): () => Promise<void> {
+  const forget = undoAtEnd(remove);
+  return async () => {
+    forget();
+    await remove();
   };
 }
 
 // Each database gets its own data folder (owed-charges file, generated secret key), shared by every
-// gateway a test starts on that database, as it would be on one host.
-const dataDirs = new Map<string, string>();
+// gateway a test starts on that database, as it would be on one host; removed with the database.
+const dataDirs = new Map<string, { dir: string; remove: () => Promise<void> }>();
 function dataDirFor(databaseUrl: string): string {
-  let dir = dataDirs.get(databaseUrl);
-  if (!dir) dataDirs.set(databaseUrl, (dir = mkdtempSync(join(tmpdir(), 'moleapi-data-'))));
-  return dir;
+  let d = dataDirs.get(databaseUrl);
+  if (!d) {
+    const dir = mkdtempSync(join(tmpdir(), 'moleapi-data-'));
+    const remove = removedAtEnd(async () => {
+      rmSync(dir, { recursive: true, force: true });
+      dataDirs.delete(databaseUrl);
+    });
+    dataDirs.set(databaseUrl, (d = { dir, remove }));
+  }
+  return d.dir;
 }
 
 export async function startGateway(
@@ -84,6 +101,8 @@ export async function startGateway(
   const gateway = await createGateway(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   await ensureAdmin(gateway, adminPassword);
   const server = await startServer(gateway, 0, '127.0.0.1');
+  // Left open by its test (a failure before its close): closed when the file ends, before the drops.
+  const forget = undoAtEnd(() => tg.close({ keepDatabase: true }), 'gateway');
   const url = `http://127.0.0.1:${server.port}`;
   const admin = new ApiClient(url);
   await admin.login('admin', adminPassword);
@@ -91,7 +110,7 @@ export async function startGateway(
     const res = await admin.patch('/api/admin/settings', { registrationsPerIpPerHour: 0 });
     if (res.status !== 200) throw new Error(`settings: ${res.status} ${JSON.stringify(res.body)}`);
   }
-  return {
+  const tg: TestGateway = {
     url,
     adminPassword,
     admin,
@@ -99,15 +118,16 @@ export async function startGateway(
     gateway,
     settled: () => settlementWriter(gateway.db).settled(),
     async close(closeOpts = {}) {
+      forget();
       await server.close();
       await gateway.close();
       if (!closeOpts.keepDatabase) {
         await db.drop();
-        rmSync(dataDirFor(db.url), { recursive: true, force: true });
-        dataDirs.delete(db.url);
+        await dataDirs.get(db.url)?.remove();
       }
     },
   };
+  return tg;
 }
 
 export async function addChannel(

@@ -1,0 +1,42 @@
+// Two instances on one fresh, migrated database: two connection pools, as two gateways have, for the
+// PostgreSQL hold tests that race one instance's holds against the other's; and the accounts they hold on.
+import { createUser } from '../../src/accounts/users.ts';
+import { openDatabase, type Database } from '../../src/db/index.ts';
+import { migrate } from '../../src/db/migrations.ts';
+import { freshDatabase } from './gateway.ts';
+
+export interface TwoInstances {
+  a: Database;
+  b: Database;
+  /** Closes both pools, then drops the database. */
+  close: () => Promise<void>;
+}
+
+export async function openTwoInstances(): Promise<TwoInstances> {
+  const fresh = await freshDatabase();
+  const a = await openDatabase(fresh.url);
+  await migrate(a);
+  const b = await openDatabase(fresh.url);
+  return {
+    a,
+    b,
+    close: async () => {
+      await b.close();
+      await a.close();
+      await fresh.drop();
+    },
+  };
+}
+
+export type Account = { userId: number; keyId: number };
+
+let n = 0;
+/** A user with `balance` points and one key (quotaLimit null: no key limit); `tag` marks the test file in names. */
+export async function accountWithKey(db: Database, tag: string, balance: number, quotaLimit: number | null = null): Promise<Account> {
+  const u = await createUser(db, { username: `${tag}_${++n}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
+  const k = await db.get<{ id: number }>(
+    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
+    [u.id, `${tag}${n}${Date.now()}`, Date.now(), quotaLimit],
+  );
+  return { userId: u.id, keyId: Number(k!.id) };
+}
