@@ -4,43 +4,29 @@
 // missing user or key refuses only its own holds, and that batches taking many accounts' locks from
 // two instances, beside single holds and guarded debits, can neither deadlock nor overdraw.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, walletOf } from '../src/accounts/users.ts';
-import { openDatabase, type Database, type Queryable } from '../src/db/index.ts';
-import { migrate } from '../src/db/migrations.ts';
+import { walletOf } from '../src/accounts/users.ts';
+import type { Database, Queryable } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { HoldBatcher, type BatchedHold } from '../src/ledger/hold-batch.ts';
-import { lockHoldsOf } from '../src/ledger/hold-sql.ts';
 import { placeHold } from '../src/ledger/holds.ts';
-import { freshDatabase } from './helpers/gateway.ts';
+import { accountWithKey, holdUserLock, openTwoInstances, type Account } from './helpers/pg-instances.ts';
 
 let a: Database;
 let b: Database; // a second instance (its own pools)
-let drop: () => Promise<void>;
+let close = async () => {};
 
 beforeAll(async () => {
   if (!process.env.TEST_DATABASE_URL) return;
-  const fresh = await freshDatabase();
-  drop = fresh.drop;
-  a = await openDatabase(fresh.url);
-  await migrate(a);
-  b = await openDatabase(fresh.url);
+  ({ a, b, close } = await openTwoInstances());
 });
-afterAll(async () => {
-  await b?.close();
-  await a?.close();
-  await drop?.();
-});
+afterAll(() => close());
 
-type Account = { userId: number; keyId: number };
+const account = (balance: number, quotaLimit: number | null = null) => accountWithKey(a, 'phx', balance, quotaLimit);
 let n = 0;
-async function account(balance: number, quotaLimit: number | null = null): Promise<Account> {
-  const u = await createUser(a, { username: `phx_${++n}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
-  return { userId: u.id, keyId: await addKey(u.id, quotaLimit) };
-}
 async function addKey(userId: number, quotaLimit: number | null): Promise<number> {
   const k = await a.get<{ id: number }>(
-    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
-    [userId, `phx${++n}${Date.now()}`, Date.now(), quotaLimit],
+    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k2', ?, 'hint', 'default', ?, ?) RETURNING id",
+    [userId, `phx-second-${++n}-${Date.now()}`, Date.now(), quotaLimit],
   );
   return Number(k!.id);
 }
@@ -63,24 +49,6 @@ const held = (acc: Account, id: string, amount: number): BatchedHold => ({ holdI
 
 const heldRows = async (userId: number) =>
   Number((await a.get<{ s: number }>('SELECT COALESCE(SUM(amount), 0) AS s FROM holds WHERE user_id = ?', [userId]))!.s);
-
-/** Holds the user's hold lock from instance b (as a guarded debit does) until the returned release is called. */
-async function lockUser(userId: number): Promise<() => Promise<void>> {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => (locked = r));
-  const tx = b.tx(async (q) => {
-    await lockHoldsOf(q, userId);
-    locked();
-    await released;
-  });
-  await isLocked;
-  return async () => {
-    release();
-    await tx;
-  };
-}
 
 describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL hold batching across accounts', () => {
   it('the holds of 20 accounts that waited go in one call, each decided against its own account in arrival order', async () => {
@@ -192,7 +160,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL hold batching across a
     const { batcher, calls } = countingBatcher(a, 2);
     const stuck = await account(150);
     const other = await account(1000);
-    const unlock = await lockUser(stuck.userId);
+    const unlock = await holdUserLock(b, stuck.userId); // as a guarded debit on the other instance would
     const first = batcher.place(held(stuck, 'stuck-0', 100)); // waits on the lock
     // The second slot serves another user at once.
     expect(await batcher.place(held(other, 'free-0', 100))).toBe('ok:900');

@@ -1,5 +1,5 @@
 // PostgreSQL hold batching (issue 6, one user at 100 connections): while one hold of an account is in
-// flight, the account's next holds queue in the instance and go together in one place_holds call,
+// flight, the account's next holds queue in the instance and go together in one call,
 // decided in arrival order against a running room. These tests pin what that must never change: the
 // same outcomes as one call per hold in that order, no overdraft beside a guarded debit, and a failed
 // call that fails its own holds only.
@@ -8,9 +8,8 @@ import { walletOf } from '../src/accounts/users.ts';
 import type { Database, Queryable } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { HoldBatcher, MAX_HOLD_BATCH } from '../src/ledger/hold-batch.ts';
-import { lockHoldsOf } from '../src/ledger/hold-sql.ts';
 import { placeHoldWithRoom, type PlacedHold } from '../src/ledger/holds.ts';
-import { accountWithKey, openTwoInstances, type Account } from './helpers/pg-instances.ts';
+import { accountWithKey, holdUserLock, openTwoInstances, type Account } from './helpers/pg-instances.ts';
 
 let a: Database;
 let b: Database; // a second instance (its own pools) for the concurrent debits and the lock holder
@@ -51,21 +50,11 @@ async function waitingBackend(prefix: string): Promise<number> {
 
 /** Runs `fn` while another connection holds the user's hold lock (as a guarded debit does). */
 async function withUserLock<T>(acc: Account, fn: () => Promise<T>): Promise<T> {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => (locked = r));
-  const tx = b.tx(async (q) => {
-    await lockHoldsOf(q, acc.userId);
-    locked();
-    await released;
-  });
-  await isLocked;
+  const unlock = await holdUserLock(b, acc.userId);
   try {
     return await fn();
   } finally {
-    release();
-    await tx;
+    await unlock();
   }
 }
 

@@ -3,6 +3,7 @@
 import { createUser } from '../../src/accounts/users.ts';
 import { openDatabase, type Database } from '../../src/db/index.ts';
 import { migrate } from '../../src/db/migrations.ts';
+import { lockHoldsOf } from '../../src/ledger/hold-sql.ts';
 import { freshDatabase } from './gateway.ts';
 
 export interface TwoInstances {
@@ -33,10 +34,29 @@ export type Account = { userId: number; keyId: number };
 let n = 0;
 /** A user with `balance` points and one key (quotaLimit null: no key limit); `tag` marks the test file in names. */
 export async function accountWithKey(db: Database, tag: string, balance: number, quotaLimit: number | null = null): Promise<Account> {
-  const u = await createUser(db, { username: `${tag}_${++n}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
+  const i = ++n; // read once: accounts may be created concurrently
+  const u = await createUser(db, { username: `${tag}_${i}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
   const k = await db.get<{ id: number }>(
     "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
-    [u.id, `${tag}${n}${Date.now()}`, Date.now(), quotaLimit],
+    [u.id, `${tag}-${i}-${Date.now()}`, Date.now(), quotaLimit],
   );
   return { userId: u.id, keyId: Number(k!.id) };
+}
+
+/** Takes the user's hold lock on `db` (as a guarded debit does) and keeps it until the returned release is called. */
+export async function holdUserLock(db: Database, userId: number): Promise<() => Promise<void>> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const tx = db.tx(async (q) => {
+    await lockHoldsOf(q, userId);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return async () => {
+    release();
+    await tx;
+  };
 }
