@@ -9,7 +9,7 @@ import { readBody } from './body.ts';
 import { openAIErrorBody, RelayError } from './respond.ts';
 import { pipeStream } from './stream.ts';
 import { parseChatRequest, upstreamBody, type ChatRequest } from './chat-request.ts';
-import { readLimited } from './read-limited.ts';
+import { readJsonAnswer } from './read-limited.ts';
 import { completionText, countTokens, estimatePromptTokens } from './tokens.ts';
 import { callUpstream, isRefusal } from './upstream.ts';
 import { readOpenAIUsage } from './usage.ts';
@@ -45,13 +45,7 @@ async function relay(gw: Gateway, chat: ChatRequest, channels: Channel[], bill: 
     await pipeStream(chat.body.messages, result.response.body, bill, res, signal, !chat.wantsUsage, idHeader);
     return;
   }
-  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-  let parsed: any;
-  try {
-    parsed = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
-  }
+  const { buf, parsed } = await readJsonAnswer(result.response, gw.config.MAX_RESPONSE_BYTES);
   const reading = readOpenAIUsage(parsed?.usage);
   if (reading.kind === 'invalid') bill.warnInvalidUsage(reading.reason);
   const usage =

@@ -27,3 +27,13 @@ export async function readLimited(body: Readable, limit: number, declaredLength?
 function tooLarge(limit: number) {
   return new RelayError(502, 'upstream_error', `The upstream provider's answer is larger than this gateway accepts (MAX_RESPONSE_BYTES = ${limit}).`, 'upstream_error');
 }
+
+/** An upstream's whole answer (readLimited) and its JSON; an answer that is not JSON is a 502 too. */
+export async function readJsonAnswer(response: { body: Readable; headers: Record<string, unknown> }, limit: number): Promise<{ buf: Buffer; parsed: any }> {
+  const buf = await readLimited(response.body, limit, response.headers['content-length']);
+  try {
+    return { buf, parsed: JSON.parse(buf.toString('utf8')) };
+  } catch {
+    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
+  }
+}

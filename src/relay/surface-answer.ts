@@ -10,8 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Gateway } from '../gateway.ts';
 import type { RequestBill } from './bill.ts';
 import { chargeMetered, pipeMeteredStream } from './metered-stream.ts';
-import { readLimited } from './read-limited.ts';
-import { RelayError } from './respond.ts';
+import { readJsonAnswer } from './read-limited.ts';
 import { drained, pipeStream } from './stream.ts';
 import { SurfaceStreamDecoder } from './surface-stream.ts';
 import type { RerankUsage } from './rerank-usage.ts';
@@ -54,13 +53,7 @@ export async function answerSurface(gw: Gateway, result: UpstreamSuccess | Upstr
     return;
   }
   if (contentType.includes('application/json') || contentType === '') {
-    const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-    let parsed: any;
-    try {
-      parsed = JSON.parse(buf.toString('utf8'));
-    } catch {
-      throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
-    }
+    const { buf, parsed } = await readJsonAnswer(result.response, gw.config.MAX_RESPONSE_BYTES);
     const { reading, units, invalidUnits } = o.usageOf?.(parsed) ?? { reading: readSurfaceUsage(parsed?.usage), units: null, invalidUnits: null };
     if (reading.kind === 'invalid') bill.warnInvalidUsage(reading.reason);
     if (invalidUnits) bill.warnInvalidUsage(invalidUnits);

@@ -10,7 +10,7 @@ import type { Channel } from '../channels/registry.ts';
 import type { Gateway } from '../gateway.ts';
 import type { RequestBill } from './bill.ts';
 import { upstreamMessage } from './chat-translated.ts';
-import { readLimited } from './read-limited.ts';
+import { readJsonAnswer } from './read-limited.ts';
 import { RelayError } from './respond.ts';
 import { countTokens } from './tokens.ts';
 import { isObject } from './translate/util.ts';
@@ -90,13 +90,7 @@ export async function answerVertexEmbeddings(gw: Gateway, result: UpstreamSucces
     c.send(result.status, c.refusal(result.status, `The upstream provider refused the request: ${upstreamMessage(result.body)}`));
     return;
   }
-  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
-  }
+  const { parsed } = await readJsonAnswer(result.response, gw.config.MAX_RESPONSE_BYTES);
   const p = readPredictions(parsed, c.instances.length);
   const promptTokens = p.tokens ?? (await countTokens(c.instances.map((i) => i.content).join('\n')));
   await bill.charge({ promptTokens, completionTokens: 0, cachedTokens: 0 }, { estimated: p.tokens === null, status: 200 });

@@ -12,7 +12,7 @@ import { authorize } from '../auth.ts';
 import type { RequestBill } from '../bill.ts';
 import { readBody } from '../body.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
-import { readLimited } from '../read-limited.ts';
+import { readJsonAnswer } from '../read-limited.ts';
 import { RelayError, sendJson } from '../respond.ts';
 import { chargeMetered } from '../metered-stream.ts';
 import { pipeAnthropicStream } from '../anthropic-passthrough.ts';
@@ -134,13 +134,7 @@ async function relayMessages(
     await pipeAnthropicStream(passthrough, result.response.body, bill, res, signal, idHeader);
     return;
   }
-  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-  let parsed: any;
-  try {
-    parsed = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
-  }
+  const { buf, parsed } = await readJsonAnswer(result.response, gw.config.MAX_RESPONSE_BYTES);
   const usage = decodeAnthropicUsage(parsed?.usage);
   await chargeMetered(bill, usage, { text: blocksText(parsed?.content), bytes: 0, complete: true, events: 1 }, () => promptEstimate(msg), 200, null);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...idHeader });

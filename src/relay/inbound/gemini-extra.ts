@@ -11,7 +11,7 @@ import type { RequestBill } from '../bill.ts';
 import { readBody } from '../body.ts';
 import { upstreamMessage } from '../chat-translated.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
-import { readLimited } from '../read-limited.ts';
+import { readJsonAnswer } from '../read-limited.ts';
 import { RelayError, sendJson } from '../respond.ts';
 import { countTokens, estimatePromptTokens } from '../tokens.ts';
 import { callUpstream, isRefusal, type UpstreamRefusal, type UpstreamSuccess } from '../upstream.ts';
@@ -98,12 +98,7 @@ async function answerGemini(gw: Gateway, result: UpstreamSuccess | UpstreamRefus
     sendJson(res, result.status, geminiErrorBody(result.status, `The upstream provider refused the request: ${upstreamMessage(result.body)}`), headers);
     return;
   }
-  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-  try {
-    JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
-  }
+  const { buf } = await readJsonAnswer(result.response, gw.config.MAX_RESPONSE_BYTES); // parsed only to refuse a non-JSON answer
   const promptTokens = await estimatePromptTokens(inputs.map((parts) => ({ content: parts })));
   await bill.charge({ promptTokens, completionTokens: 0, cachedTokens: 0 }, { estimated: true, status: 200 });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });

@@ -14,7 +14,7 @@ import { answerTranslated, translatedBodies, type Caller } from '../chat-transla
 import { chargeMetered, pipeMeteredStream } from '../metered-stream.ts';
 import { attemptOptions, runHeld } from '../pipeline.ts';
 import type { GeminiGenerateContentRequest } from '../protocols/gemini.ts';
-import { readLimited } from '../read-limited.ts';
+import { readJsonAnswer } from '../read-limited.ts';
 import { RelayError } from '../respond.ts';
 import { estimatePromptTokens } from '../tokens.ts';
 import { decodeGeminiUsage } from '../translate/gemini-response.ts';
@@ -123,13 +123,7 @@ async function relayGenerate(gw: Gateway, g: GenerateRequest, channels: Channel[
     await pipeMeteredStream(metered, result.response.body as Readable, bill, res, signal, headers);
     return;
   }
-  const buf = await readLimited(result.response.body, gw.config.MAX_RESPONSE_BYTES, result.response.headers['content-length']);
-  let parsed: any;
-  try {
-    parsed = JSON.parse(buf.toString('utf8'));
-  } catch {
-    throw new RelayError(502, 'upstream_error', 'The upstream provider sent an answer that is not JSON.', 'upstream_error');
-  }
+  const { buf, parsed } = await readJsonAnswer(result.response, gw.config.MAX_RESPONSE_BYTES);
   await chargeMetered(bill, decodeGeminiUsage(parsed?.usageMetadata), { text: candidateText(parsed), bytes: 0, complete: true, events: 1 }, caller.promptEstimate, 200, null);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...headers });
   res.end(buf);
