@@ -3,34 +3,19 @@
 // each hold is still decided against its own account's running room, in arrival order, that a
 // missing user or key refuses only its own holds, and that batches taking many accounts' locks from
 // two instances, beside single holds and guarded debits, can neither deadlock nor overdraw.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { walletOf } from '../src/accounts/users.ts';
 import type { Database, Queryable } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { HoldBatcher, type BatchedHold } from '../src/ledger/hold-batch.ts';
 import { placeHold } from '../src/ledger/holds.ts';
-import { accountWithKey, holdUserLock, openTwoInstances, type Account } from './helpers/pg-instances.ts';
+import { accountWithKey, addKey, holdUserLock, twoInstancesForFile, type Account } from './helpers/pg-instances.ts';
 
 let a: Database;
 let b: Database; // a second instance (its own pools)
-let close = async () => {};
-
-beforeAll(async () => {
-  if (!process.env.TEST_DATABASE_URL) return;
-  ({ a, b, close } = await openTwoInstances());
-});
-afterAll(() => close());
+twoInstancesForFile((t) => ({ a, b } = t));
 
 const account = (balance: number, quotaLimit: number | null = null) => accountWithKey(a, 'phx', balance, quotaLimit);
-let n = 0;
-async function addKey(userId: number, quotaLimit: number | null): Promise<number> {
-  const k = await a.get<{ id: number }>(
-    "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k2', ?, 'hint', 'default', ?, ?) RETURNING id",
-    [userId, `phx-second-${++n}-${Date.now()}`, Date.now(), quotaLimit],
-  );
-  return Number(k!.id);
-}
-
 /** A batcher over `db`'s hold pool that records each call's hold count (the batcher holds.ts uses is per database). */
 function countingBatcher(db: Database, maxCalls: number): { batcher: HoldBatcher; calls: number[] } {
   const calls: number[] = [];
@@ -73,7 +58,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL hold batching across a
   it('two keys of one user in one call share the user\'s balance; each key keeps its own limit', async () => {
     const { batcher, calls } = countingBatcher(a, 1);
     const acc = await account(1000, 300);
-    const other = { userId: acc.userId, keyId: await addKey(acc.userId, null) };
+    const other = { userId: acc.userId, keyId: await addKey(a, acc.userId, `phx-second-${acc.userId}`) };
     const starter = await account(1000);
     const first = batcher.place(held(starter, 'two-start', 10));
     const amounts = [200, 200, 200, 200, 200, 200];

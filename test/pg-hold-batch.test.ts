@@ -3,23 +3,17 @@
 // decided in arrival order against a running room. These tests pin what that must never change: the
 // same outcomes as one call per hold in that order, no overdraft beside a guarded debit, and a failed
 // call that fails its own holds only.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { walletOf } from '../src/accounts/users.ts';
 import type { Database, Queryable } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { HoldBatcher, MAX_HOLD_BATCH } from '../src/ledger/hold-batch.ts';
 import { placeHoldWithRoom, type PlacedHold } from '../src/ledger/holds.ts';
-import { accountWithKey, holdUserLock, openTwoInstances, type Account } from './helpers/pg-instances.ts';
+import { accountWithKey, holdUserLock, twoInstancesForFile, type Account } from './helpers/pg-instances.ts';
 
 let a: Database;
 let b: Database; // a second instance (its own pools) for the concurrent debits and the lock holder
-let close = async () => {};
-
-beforeAll(async () => {
-  if (!process.env.TEST_DATABASE_URL) return;
-  ({ a, b, close } = await openTwoInstances());
-});
-afterAll(() => close());
+twoInstancesForFile((t) => ({ a, b } = t));
 
 const account = (balance: number, quotaLimit: number | null = null) => accountWithKey(a, 'phb', balance, quotaLimit);
 

@@ -2,22 +2,16 @@
 // advisory locks and counts the live hold rows, so it never waits on the users / api_keys rows that a
 // settlement keeps locked until its synchronous commit; holds from several instances still cannot
 // take the same points, and a guarded debit counts them too.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { walletOf } from '../src/accounts/users.ts';
 import type { Database } from '../src/db/index.ts';
 import { InsufficientBalanceError, postEntry } from '../src/ledger/entries.ts';
 import { placeHold } from '../src/ledger/holds.ts';
-import { accountWithKey, openTwoInstances, type Account } from './helpers/pg-instances.ts';
+import { accountWithKey, twoInstancesForFile, type Account } from './helpers/pg-instances.ts';
 
 let a: Database; // two instances: two connection pools on one database
 let b: Database;
-let close = async () => {};
-
-beforeAll(async () => {
-  if (!process.env.TEST_DATABASE_URL) return;
-  ({ a, b, close } = await openTwoInstances());
-});
-afterAll(() => close());
+twoInstancesForFile((t) => ({ a, b } = t));
 
 const account = (balance: number, quotaLimit: number | null = null) => accountWithKey(a, 'pgh', balance, quotaLimit);
 

@@ -1,5 +1,6 @@
 // Two instances on one fresh, migrated database: two connection pools, as two gateways have, for the
 // PostgreSQL hold tests that race one instance's holds against the other's; and the accounts they hold on.
+import { afterAll, beforeAll } from 'vitest';
 import { createUser } from '../../src/accounts/users.ts';
 import { openDatabase, type Database } from '../../src/db/index.ts';
 import { migrate } from '../../src/db/migrations.ts';
@@ -29,6 +30,18 @@ export async function openTwoInstances(): Promise<TwoInstances> {
   };
 }
 
+/** For a PostgreSQL-only test file: two instances opened before its tests (handed to `set`), closed after; nothing without TEST_DATABASE_URL. */
+export function twoInstancesForFile(set: (t: TwoInstances) => void): void {
+  let close = async () => {};
+  beforeAll(async () => {
+    if (!process.env.TEST_DATABASE_URL) return;
+    const t = await openTwoInstances();
+    close = t.close;
+    set(t);
+  });
+  afterAll(() => close());
+}
+
 export type Account = { userId: number; keyId: number };
 
 let n = 0;
@@ -36,11 +49,16 @@ let n = 0;
 export async function accountWithKey(db: Database, tag: string, balance: number, quotaLimit: number | null = null): Promise<Account> {
   const i = ++n; // read once: accounts may be created concurrently
   const u = await createUser(db, { username: `${tag}_${i}_${Date.now()}`, password: 'password-123', group: 'default', trialQuota: balance });
+  return { userId: u.id, keyId: await addKey(db, u.id, `${tag}-${i}`, quotaLimit) };
+}
+
+/** Another key of the user (`hashTag` must be unique among the keys of this database). */
+export async function addKey(db: Database, userId: number, hashTag: string, quotaLimit: number | null = null): Promise<number> {
   const k = await db.get<{ id: number }>(
     "INSERT INTO api_keys (user_id, name, key_hash, key_hint, group_name, created_at, quota_limit) VALUES (?, 'k', ?, 'hint', 'default', ?, ?) RETURNING id",
-    [u.id, `${tag}-${i}-${Date.now()}`, Date.now(), quotaLimit],
+    [userId, `${hashTag}-${Date.now()}`, Date.now(), quotaLimit],
   );
-  return { userId: u.id, keyId: Number(k!.id) };
+  return Number(k!.id);
 }
 
 /** Takes the user's hold lock on `db` (as a guarded debit does) and keeps it until the returned release is called. */
