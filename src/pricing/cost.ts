@@ -92,7 +92,17 @@ export function outputCapPerChoice(requested: number | null, modelMax: number | 
 export function holdFor(price: Price, multiplier: bigint, bodyBytes: number, outputCap: number, choices = 1, units = 1): number {
   const promptTokens = Math.ceil(bodyBytes / HOLD_BYTES_PER_TOKEN);
   // Any token may turn out to be audio or image: the hold takes the dearest price of each side.
-  const max = (a: bigint, ...b: Array<bigint | null | undefined>) => b.reduce<bigint>((m, v) => (v != null && v > m ? v : m), a);
-  const dearest = { ...price, input: max(price.input, price.audioInput, price.imageInput), output: max(price.output, price.audioOutput, price.imageOutput) };
+  const partPriced = price.audioInput != null || price.imageInput != null || price.audioOutput != null || price.imageOutput != null;
+  const dearest = partPriced
+    ? { ...price, input: dearer(price.input, price.audioInput, price.imageInput), output: dearer(price.output, price.audioOutput, price.imageOutput) }
+    : price; // the common case: no copy on the request path
   return costOf(dearest, multiplier, { promptTokens, completionTokens: outputCap * choices, cachedTokens: 0, units });
+}
+
+/** The highest of a price and its set alternatives. */
+function dearer(base: bigint, a: bigint | null | undefined, b: bigint | null | undefined): bigint {
+  let m = base;
+  if (a != null && a > m) m = a;
+  if (b != null && b > m) m = b;
+  return m;
 }
