@@ -135,6 +135,18 @@ describe.skipIf(!hasChromium)('console admin and user pages in a browser', { tim
     await general.getByRole('button', { name: 'Save' }).click();
     await expect.poll(async () => (await gw.admin.get('/api/admin/settings')).body, POLL).toMatchObject({ siteName: 'Acme AI', allowPrivateWebhooks: true, invoiceDelayDays: 0 });
     await expect.poll(async () => page.locator('.brand-text').textContent(), POLL).toBe('Acme AI');
+    // Toasts honour prefers-reduced-motion (the browser asks for it): they show and go without a fade,
+    // so no axe run can catch one half-transparent. Read off Semi's own show and hide classes.
+    const toastFades = await page.evaluate(() =>
+      ['semi-toast-animation-show', 'semi-toast-animation-hide'].map((cls) => {
+        const probe = document.body.appendChild(document.createElement('div'));
+        probe.className = `semi-toast ${cls}`;
+        const seconds = parseFloat(getComputedStyle(probe).animationDuration);
+        probe.remove();
+        return seconds;
+      }),
+    );
+    expect(toastFades.every((s) => s < 0.001), `toast fade durations ${toastFades}`).toBe(true);
 
     // The transfer provider: required settings refused with the server's message, then saved.
     const transfer = page.getByTestId('provider-transfer');
