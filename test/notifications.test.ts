@@ -10,6 +10,7 @@ import { startSmtpSink, type SmtpSink } from './fakes/notify/smtp-sink.ts';
 import { alertThresholds } from '../src/wallet/alert-thresholds.ts';
 import { balanceAlertsAfterSettlement } from '../src/wallet/balance-alerts.ts';
 import type { Queryable } from '../src/db/index.ts';
+import { until } from './helpers/until.ts';
 
 let gw: TestGateway;
 let webhook: Receiver;
@@ -32,13 +33,6 @@ afterAll(async () => {
 });
 
 /** Waits for something the gateway's outbox worker does in the background. */
-async function until(cond: () => boolean, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const smtpBody = () => ({ host: '127.0.0.1', port: sink.port, security: 'none', user: 'mailer', password: 'smtp-pass-1', from: 'MoleAPI <noreply@example.test>' });
 

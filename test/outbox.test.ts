@@ -8,6 +8,7 @@ import { migrate } from '../src/db/migrations.ts';
 import { enqueue, retryDelayMs, startOutboxWorker, type OutboxHandler, type OutboxWorker } from '../src/outbox/index.ts';
 import { claimDue, markDone, markFailed } from '../src/outbox/store.ts';
 import { freshDatabase } from './helpers/gateway.ts';
+import { until } from './helpers/until.ts';
 
 const log = pino({ level: 'silent' });
 const isPg = Boolean(process.env.TEST_DATABASE_URL);
@@ -20,14 +21,6 @@ interface Row {
   last_error: string | null;
   next_attempt_at: number;
   done_at: number | null;
-}
-
-async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 let fresh: { url: string; drop: () => Promise<void> };
@@ -323,7 +316,7 @@ describe.skipIf(!isPg)('two workers on one PostgreSQL database', () => {
     });
     start({ job: handler('A') }, { pollMs: 5, concurrency: 8 });
     start({ job: handler('B') }, { pollMs: 5, concurrency: 8 }, dbB);
-    await until(async () => Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'done'`))!.n) === total, 30_000);
+    await until(async () => Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'done'`))!.n) === total, { timeoutMs: 30_000 });
     expect(runs.size).toBe(total);
     const twice = [...runs.entries()].filter(([, by]) => by.length !== 1);
     expect(twice).toEqual([]);

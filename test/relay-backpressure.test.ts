@@ -8,6 +8,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBigStream, type FakeBigStream } from './fakes/big-stream-upstream.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { until } from './helpers/until.ts';
 
 const TOTAL = 128 * 1024 * 1024;
 /** Kernel socket buffers on loopback (two connections, send and receive sides) plus the gateway's own. */
@@ -26,16 +27,6 @@ afterAll(async () => {
   await up?.close();
 });
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Opens the stream, reads its first chunk, then stops reading; resolves once the provider stalls. */
 async function stalledCaller(path: string, headers: Record<string, string>, body: unknown) {
   const requestsBefore = up.requests.length;
@@ -46,15 +37,18 @@ async function stalledCaller(path: string, headers: Record<string, string>, body
   const first = await new Promise<Buffer>((resolve) => res.once('data', resolve));
   res.pause();
   expect(first.length).toBeGreaterThan(0);
-  const rec = await until('the upstream request', () => up.requests[requestsBefore]);
+  const rec = await until(() => up.requests[requestsBefore], { what: 'the upstream request' });
   // The provider has stalled once its count stops moving for half a second.
   let last = -1;
   let still = 0;
-  await until('the provider to stall or finish', () => {
-    if (rec.written === last) still += 20;
-    else (last = rec.written), (still = 0);
-    return still >= 500 || rec.written >= TOTAL;
-  }, 30_000);
+  await until(
+    () => {
+      if (rec.written === last) still += 20; // until() polls every 20 ms
+      else (last = rec.written), (still = 0);
+      return still >= 500 || rec.written >= TOTAL;
+    },
+    { timeoutMs: 30_000, what: 'the provider to stall or finish' },
+  );
   return { req, res, rec };
 }
 
@@ -89,7 +83,7 @@ describe('a caller that stops reading a long stream', () => {
       expect(rec.written).toBeLessThan(BOUND);
       expect(rec.aborted).toBe(false);
       req.destroy();
-      await until('the gateway to close the upstream', () => rec.aborted);
+      await until(() => rec.aborted, { what: 'the gateway to close the upstream' });
       expect(rec.written).toBeLessThan(BOUND);
       await expectBilledAsLeft(u, model);
     }, 60_000);

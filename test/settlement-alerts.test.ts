@@ -16,6 +16,7 @@ import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, t
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { startReceiver, type Receiver } from './fakes/notify/receiver.ts';
 import { startSmtpSink, type SmtpSink } from './fakes/notify/smtp-sink.ts';
+import { until } from './helpers/until.ts';
 
 const PER_REQUEST = 180_000; // $0.36 per request: the hold equals the charge
 const THRESHOLD = 500_000;
@@ -51,14 +52,6 @@ async function call(key: string): Promise<number> {
 
 async function balance(client: ApiClient): Promise<number> {
   return (await client.get('/api/wallet')).body.balance.quota;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Every outbox row of one kind of alert for this user or key, however it ends. */
@@ -246,7 +239,7 @@ describe('order expiry from the outbox', () => {
     await gw.close({ keepDatabase: true });
     gw = await startGateway({ databaseUrl: gw.databaseUrl, adminPassword: gw.adminPassword });
     expect((await findOrder(gw.gateway.db, orderNo))!.status).toBe('pending');
-    await until(async () => (await findOrder(gw.gateway.db, orderNo))!.status !== 'pending', 20_000);
+    await until(async () => (await findOrder(gw.gateway.db, orderNo))!.status !== 'pending', { timeoutMs: 20_000 });
     const order = (await findOrder(gw.gateway.db, orderNo))!;
     expect(order.status).toBe('expired');
     expect(order.expiredAt!).toBeGreaterThanOrEqual(expiresAt);

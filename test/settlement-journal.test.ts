@@ -17,6 +17,7 @@ import { ApiClient } from './helpers/api.ts';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
 import { createUserWithKey, freshDatabase, startGateway } from './helpers/gateway.ts';
 import { startPgProxy, type PgProxy } from './helpers/pg-proxy.ts';
+import { until } from './helpers/until.ts';
 
 const MODEL = 'journal-model';
 const START = 1_000_000;
@@ -106,13 +107,8 @@ const journaled = (dataDir: string) =>
       .map((l) => JSON.parse(l).log.requestId as string),
   );
 
-async function until(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+// These wait on settlement retries, which back off while the database refuses them: longer than the default.
+const JOURNAL_WAIT = { timeoutMs: 20_000 };
 
 describe.runIf(process.env.TEST_DATABASE_URL)('settlement journal (PostgreSQL)', () => {
   let fresh: Awaited<ReturnType<typeof freshDatabase>>;
@@ -181,14 +177,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)('settlement journal (PostgreSQL)',
     await first.waitFor(/database still refuses settlements; retrying/);
     expect((await charged(db, userId)).ids).toEqual([]);
     proxy.cutQueries(null);
-    await until(async () => (await charged(db, userId)).ids.length === 3);
+    await until(async () => (await charged(db, userId)).ids.length === 3, JOURNAL_WAIT);
     const mid = await charged(db, userId);
     expect([mid.ids, mid.balance, mid.holds]).toEqual([[...early].sort(), START - 3 * COST, []]);
 
     // Another outage, and the gateway dies in it: the charges are in its journal only.
     proxy.cutQueries(SETTLE_MARKER);
     const late = await ask(first.url, key, 4);
-    await until(() => first.output().split('database still refuses settlements').length > 2);
+    await until(() => first.output().split('database still refuses settlements').length > 2, JOURNAL_WAIT);
     expect(await stop(first, 'SIGKILL')).toBe('SIGKILL');
     await proxy.close();
     expect((await charged(db, userId)).ids).toEqual([...early].sort());

@@ -10,6 +10,7 @@ import { checkLedger } from '../src/ledger/entries.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { startCutProxy } from './fakes/pg-cut-proxy.ts';
 import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
+import { until } from './helpers/until.ts';
 
 const MODEL = 'owed-delay0';
 let fake: FakeOpenAI;
@@ -36,14 +37,6 @@ async function setup(gw: TestGateway) {
 }
 
 const ask = (sdk: OpenAI) => sdk.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 }).withResponse();
-
-async function until(check: () => Promise<boolean>, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function logRows(db: Database, requestId: string): Promise<{ cost: number }[]> {
   return (await db.all<{ cost: number }>('SELECT cost FROM usage_logs WHERE request_id = ?', [requestId])).map((r) => ({ cost: Number(r.cost) }));
