@@ -4,7 +4,7 @@ import { createPrivateKey } from 'node:crypto';
 import type { AlipaySdk } from 'alipay-sdk';
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { cny, notifyFields, rejected, requireConfig, requireUrl, TEXT_REPLY } from './common.ts';
+import { cny, cnyCallbackVerdict, notifyFields, rejected, requireConfig, requireUrl, TEXT_REPLY } from './common.ts';
 import { decimalToMinor, minorToDecimal } from './money.ts';
 
 export interface AlipayConfig {
@@ -101,22 +101,8 @@ export function createAlipayProvider(config: AlipayConfig): PaymentProvider {
     }
     if (!valid) return rejected('bad signature', fields);
     const merchantOk = fields.app_id === config.appId && (!config.sellerId || fields.seller_id === config.sellerId);
-    const minor = decimalToMinor(fields.total_amount, 2);
-    const verdict: NotifyVerdict = {
-      ok: merchantOk && minor !== null && !!fields.out_trade_no,
-      paid: PAID.has(fields.trade_status ?? ''),
-      merchantOk,
-      orderNo: fields.out_trade_no || null,
-      tradeNo: fields.trade_no || null,
-      amount: cny(minor),
-      reason: null,
-      fields,
-    };
-    if (!merchantOk) verdict.reason = 'merchant mismatch';
-    else if (minor === null) verdict.reason = 'malformed total_amount';
-    else if (!fields.out_trade_no) verdict.reason = 'missing out_trade_no';
-    else if (!verdict.paid) verdict.reason = `trade_status ${fields.trade_status ?? '(none)'}`;
-    return verdict;
+    const paid = PAID.has(fields.trade_status ?? '');
+    return cnyCallbackVerdict(fields, { merchantOk, amountField: 'total_amount', tradeNo: fields.trade_no, paid, unpaidReason: `trade_status ${fields.trade_status ?? '(none)'}` });
   }
 
   async function queryOrder(ref: { orderNo: string }): Promise<OrderQueryResult> {

@@ -3,6 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NotifyReply, NotifyVerdict, PayAmount, PaymentOrder, ProviderId, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
+import { decimalToMinor } from './money.ts';
 
 export const TEXT_REPLY = (status: number, body: string): NotifyReply => ({ status, contentType: 'text/plain; charset=utf-8', body });
 
@@ -43,6 +44,33 @@ export function checkAgainstOrder(verdict: NotifyVerdict, order: Pick<PaymentOrd
   if (verdict.amount.currency !== order.amount.currency.toUpperCase()) return 'currency mismatch';
   if (verdict.amount.minor !== order.amount.minor) return `amount mismatch: paid ${verdict.amount.minor}, expected ${order.amount.minor}`;
   return null;
+}
+
+/**
+ * The verdict on a signature-verified callback that pays in CNY (EPay, Lantu Pay, Alipay): trusted when
+ * the merchant is ours, the amount (in yuan, `amountField`) parses and the order number is there; the
+ * reason names the first thing wrong, or why a trusted callback does not credit.
+ */
+export function cnyCallbackVerdict(
+  fields: Record<string, string>,
+  c: { merchantOk: boolean; amountField: string; tradeNo: string | undefined; paid: boolean; unpaidReason: string },
+): NotifyVerdict {
+  const minor = decimalToMinor(fields[c.amountField], 2);
+  const verdict: NotifyVerdict = {
+    ok: c.merchantOk && minor !== null && !!fields.out_trade_no,
+    paid: c.paid,
+    merchantOk: c.merchantOk,
+    orderNo: fields.out_trade_no || null,
+    tradeNo: c.tradeNo || null,
+    amount: cny(minor),
+    reason: null,
+    fields,
+  };
+  if (!c.merchantOk) verdict.reason = 'merchant mismatch';
+  else if (minor === null) verdict.reason = `malformed ${c.amountField}`;
+  else if (!fields.out_trade_no) verdict.reason = 'missing out_trade_no';
+  else if (!c.paid) verdict.reason = c.unpaidReason;
+  return verdict;
 }
 
 export function cny(minor: bigint | number | null): PayAmount | null {

@@ -2,7 +2,7 @@
 // answers a pay URL / QR code; callbacks are GET (or POST form) signed with MD5 over sorted fields.
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { byteOrder, cny, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, requireUrl, safeEqual, TEXT_REPLY, trimSlash } from './common.ts';
+import { byteOrder, cny, cnyCallbackVerdict, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, requireUrl, safeEqual, TEXT_REPLY, trimSlash } from './common.ts';
 import { decimalToMinor, minorToDecimal } from './money.ts';
 
 export type EpaySignStyle = 'append' | 'ampersand-key';
@@ -67,23 +67,8 @@ export function createEpayProvider(config: EpayConfig): PaymentProvider {
     const fields = notifyFields(raw);
     if (!fields.sign) return rejected('missing sign', fields);
     if (!safeEqual(epaySign(fields, config.key, style), fields.sign.toLowerCase())) return rejected('bad signature', fields);
-    const merchantOk = fields.pid === config.pid;
-    const minor = decimalToMinor(fields.money, 2);
-    const verdict: NotifyVerdict = {
-      ok: merchantOk && minor !== null && !!fields.out_trade_no,
-      paid: fields.trade_status === 'TRADE_SUCCESS',
-      merchantOk,
-      orderNo: fields.out_trade_no || null,
-      tradeNo: fields.trade_no || null,
-      amount: cny(minor),
-      reason: null,
-      fields,
-    };
-    if (!merchantOk) verdict.reason = 'merchant mismatch';
-    else if (minor === null) verdict.reason = 'malformed money';
-    else if (!fields.out_trade_no) verdict.reason = 'missing out_trade_no';
-    else if (!verdict.paid) verdict.reason = `trade_status ${fields.trade_status ?? '(none)'}`;
-    return verdict;
+    const paid = fields.trade_status === 'TRADE_SUCCESS';
+    return cnyCallbackVerdict(fields, { merchantOk: fields.pid === config.pid, amountField: 'money', tradeNo: fields.trade_no, paid, unpaidReason: `trade_status ${fields.trade_status ?? '(none)'}` });
   }
 
   async function queryOrder(ref: { orderNo: string }): Promise<OrderQueryResult> {

@@ -2,7 +2,7 @@
 // required fields of each API are signed: sorted `k=v&…` + `&key=<key>`, MD5, upper case.
 import type { NotifyVerdict, OrderQueryResult, PaymentContext, PaymentCreated, PaymentOrder, PaymentProvider, RawNotify } from './types.ts';
 import { PaymentProviderError } from './types.ts';
-import { cny, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, requireUrl, safeEqual, sortedPairs, TEXT_REPLY, trimSlash } from './common.ts';
+import { cny, cnyCallbackVerdict, fetchJson, formBody, md5Hex, notifyFields, rejected, requireConfig, requireUrl, safeEqual, sortedPairs, TEXT_REPLY, trimSlash } from './common.ts';
 import { decimalToMinor, minorToDecimal } from './money.ts';
 
 export const LANTU_PAY_SIGNED = ['mch_id', 'out_trade_no', 'total_fee', 'body', 'timestamp', 'notify_url'];
@@ -86,23 +86,8 @@ export function createLantuProvider(config: LantuConfig): PaymentProvider {
     if (!fields.sign) return rejected('missing sign', fields);
     if (LANTU_NOTIFY_SIGNED.some((k) => fields[k] === undefined)) return rejected('missing signed field', fields);
     if (!safeEqual(lantuSign(fields, LANTU_NOTIFY_SIGNED, config.key), fields.sign.toUpperCase())) return rejected('bad signature', fields);
-    const merchantOk = fields.mch_id === config.mchId;
-    const minor = decimalToMinor(fields.total_fee, 2);
-    const verdict: NotifyVerdict = {
-      ok: merchantOk && minor !== null && !!fields.out_trade_no,
-      paid: fields.code === '0',
-      merchantOk,
-      orderNo: fields.out_trade_no || null,
-      tradeNo: fields.order_no || null,
-      amount: cny(minor),
-      reason: null,
-      fields,
-    };
-    if (!merchantOk) verdict.reason = 'merchant mismatch';
-    else if (minor === null) verdict.reason = 'malformed total_fee';
-    else if (!fields.out_trade_no) verdict.reason = 'missing out_trade_no';
-    else if (!verdict.paid) verdict.reason = `code ${fields.code}`;
-    return verdict;
+    const paid = fields.code === '0';
+    return cnyCallbackVerdict(fields, { merchantOk: fields.mch_id === config.mchId, amountField: 'total_fee', tradeNo: fields.order_no, paid, unpaidReason: `code ${fields.code}` });
   }
 
   async function queryOrder(ref: { orderNo: string }): Promise<OrderQueryResult> {
