@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
+import { wallet } from './helpers/billing.ts';
 
 const PARALLEL = 200;
 const AFFORDABLE = 50;
@@ -54,12 +55,6 @@ async function fire(key: string, body: string) {
       return { status: res.status, body: await readBody(res) };
     }),
   );
-}
-
-async function wallet(client: ApiClient) {
-  const res = await client.get('/api/wallet');
-  expect(res.status).toBe(200);
-  return res.body;
 }
 
 async function settled(client: ApiClient, requestCount: number) {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
 import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
+import { wallet } from './helpers/billing.ts';
 
 const MAX_BODY = 1024;
 let gw: TestGateway;
@@ -30,12 +31,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function user(opts: { balance?: number; key?: Record<string, unknown> } = {}) {
   return createUserWithKey(gw, { username: `erru${process.pid}n${++seq}`, balance: opts.balance ?? 1_000_000, key: opts.key });
-}
-
-async function wallet(client: ApiClient) {
-  const res = await client.get('/api/wallet');
-  expect(res.status).toBe(200);
-  return res.body;
 }
 
 async function send(path: string, body: unknown, headers: Record<string, string> = {}) {

@@ -7,7 +7,7 @@ import { countTokens } from 'gpt-tokenizer';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually } from './helpers/billing.ts';
+import { eventually, settled, wallet } from './helpers/billing.ts';
 import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
@@ -27,7 +27,6 @@ afterAll(async () => {
   await up?.close();
 });
 
-
 /** A fresh model on its own channel, priced $2 / $8 per 1M tokens (1 point per input token, 4 per output token). */
 async function model(tag: string, price: Record<string, unknown> = {}): Promise<string> {
   const m = `money${process.pid}n${++seq}-${tag}`;
@@ -46,19 +45,6 @@ async function send(key: string, body: unknown) {
   return { status: res.status, body: await readBody(res) };
 }
 
-async function wallet(client: ApiClient) {
-  const res = await client.get('/api/wallet');
-  expect(res.status).toBe(200);
-  return res.body;
-}
-async function settled(client: ApiClient, requests: number) {
-  return eventually(async () => {
-    const w = await wallet(client);
-    expect(w.held.quota).toBe(0);
-    expect(w.requestCount).toBe(requests);
-    return w;
-  });
-}
 async function logsOf(client: ApiClient, m: string, count: number): Promise<any[]> {
   return eventually(async () => {
     const res = await client.get(`/api/logs?model=${encodeURIComponent(m)}&pageSize=200`);

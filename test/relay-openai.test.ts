@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countTokens } from 'gpt-tokenizer';
 import OpenAI, { APIError } from 'openai';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually } from './helpers/billing.ts';
+import { eventually, wallet } from './helpers/billing.ts';
 import type { ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
@@ -30,7 +30,6 @@ const usd = (q: number) => {
   return `${q < 0 ? '-' : ''}${Math.floor(a / 500000)}.${String((a % 500000) * 2).padStart(6, '0')}`;
 };
 
-
 interface Setup {
   model: string;
   upstreamKey: string;
@@ -54,12 +53,6 @@ async function setup(
 }
 
 const sdkFor = (key: string) => new OpenAI({ apiKey: key, baseURL: gw.url + '/v1', maxRetries: 0, timeout: 20_000 });
-
-async function wallet(client: ApiClient) {
-  const res = await client.get('/api/wallet');
-  expect(res.status).toBe(200);
-  return res.body;
-}
 
 /** Waits until no hold is left and the request count moved by `requests`, then returns the wallet. */
 async function settledWallet(client: ApiClient, before: any, requests = 1) {

@@ -10,9 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic-upstream.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
-import type { ApiClient } from './helpers/api.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually } from './helpers/billing.ts';
+import { eventually, settled } from './helpers/billing.ts';
 
 const FIRST_BYTE_MS = 400;
 const IDLE_MS = 600;
@@ -63,15 +62,6 @@ async function chat(g: TestGateway, key: string, model: string, stream = false) 
     body: JSON.stringify({ model, messages: MSG, max_tokens: 3, stream }),
   });
   return { status: res.status, text: await res.text() };
-}
-
-async function settled(client: ApiClient, requests: number) {
-  return eventually(async () => {
-    const w = (await client.get('/api/wallet')).body;
-    expect(w.held.quota).toBe(0);
-    expect(w.requestCount).toBe(requests);
-    return w;
-  }, WAIT);
 }
 
 async function channelView(g: TestGateway, id: number) {
@@ -149,7 +139,7 @@ describe('before the first byte: the next channel, never the one that failed', (
     expect(JSON.parse(res.text).choices[0].message.content).toBe('tok tok tok ');
     expect(calls(names[0]!)).toBe(1);
     expect(calls(names[1]!)).toBe(1);
-    const w = await settled(u.client, 1);
+    const w = await settled(u.client, 1, WAIT);
     expect(w.balance.quota).toBe(1_000_000 - (10 + 3 * 4));
     const logs = await u.client.get(`/api/logs?model=${model}`);
     expect(logs.body.items[0]).toMatchObject({ channelId: ids[1], status: 200 });
@@ -164,7 +154,7 @@ describe('before the first byte: the next channel, never the one that failed', (
       const res = await chat(gw, u.key, model);
       expect(res.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(FIRST_BYTE_MS + 5_000); // not the default 10 s connect timeout
-      const w = await settled(u.client, 1);
+      const w = await settled(u.client, 1, WAIT);
       expect(w.balance.quota).toBe(1_000_000 - (10 + 3 * 4));
       expect((await u.client.get(`/api/logs?model=${model}`)).body.items[0]).toMatchObject({ channelId: ids[1], status: 200 });
       const listed = (await gw.admin.get('/api/admin/channels')).body.items.find((c: any) => c.id === ids[0]);
@@ -189,7 +179,7 @@ describe('before the first byte: the next channel, never the one that failed', (
     const res = await chat(gw, u.key, model, true);
     expect(res.status).toBe(502);
     expect(JSON.parse(res.text).error).toMatchObject({ code: 'upstream_error', message: expect.stringContaining('could not be reached after 3 attempt(s)') });
-    const w = await settled(u.client, 0);
+    const w = await settled(u.client, 0, WAIT);
     expect(w.balance.quota).toBe(1_000_000);
   });
 });
@@ -209,7 +199,7 @@ describe('after the first byte: an in-band error, the delivered part billed', ()
     expect(res.text).not.toContain('[DONE]');
     // undici's body timer ticks about every 500 ms, so the idle timeout fires up to that much early or late.
     if (tag === 'stall') expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 500);
-    const w = await settled(u.client, 1);
+    const w = await settled(u.client, 1, WAIT);
     expect(w.balance.quota).toBeLessThan(1_000_000); // the delivered words are billed
     const log = (await u.client.get(`/api/logs?model=${model}`)).body.items[0];
     expect(log).toMatchObject({ status: 502, estimated: true });
@@ -228,7 +218,7 @@ describe('after the first byte: an in-band error, the delivered part billed', ()
     });
     const text = await res.text();
     expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"The upstream provider interrupted the stream/);
-    const w = await settled(u.client, 1);
+    const w = await settled(u.client, 1, WAIT);
     expect(w.balance.quota).toBeLessThan(1_000_000);
   });
 });

@@ -2,8 +2,8 @@
 // the connection limit per upstream (and no silent queue without one), TRUST_PROXY for IP allow-lists.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually } from './helpers/billing.ts';
-import { readBody, type ApiClient } from './helpers/api.ts';
+import { eventually, settled, wallet } from './helpers/billing.ts';
+import { readBody } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 
 const MAX_ATTEMPTS = 2;
@@ -36,20 +36,6 @@ async function send(g: TestGateway, key: string, body: unknown, headers: Record<
     body: JSON.stringify(body),
   });
   return { status: res.status, body: await readBody(res) };
-}
-
-async function wallet(client: ApiClient) {
-  const res = await client.get('/api/wallet');
-  expect(res.status).toBe(200);
-  return res.body;
-}
-async function settled(client: ApiClient, requests: number) {
-  return eventually(async () => {
-    const w = await wallet(client);
-    expect(w.held.quota).toBe(0);
-    expect(w.requestCount).toBe(requests);
-    return w;
-  });
 }
 
 /** Channels (in priority order, highest first) for one public model, each sending its own upstream model name. */

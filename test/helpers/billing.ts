@@ -62,6 +62,16 @@ export async function wallet(client: ApiClient) {
   return res.body;
 }
 
+/** Waits until no hold is left and the wallet counts `requests` requests in all, then returns the wallet. */
+export async function settled(client: ApiClient, requests: number, wait: { timeoutMs?: number } = {}) {
+  return eventually(async () => {
+    const w = await wallet(client);
+    expect(w.held.quota).toBe(0);
+    expect(w.requestCount).toBe(requests);
+    return w;
+  }, wait);
+}
+
 /** Asserts wallet, log row and ledger all show exactly `cost` for the one request just made; returns the log row. */
 export async function expectBilled(s: Pick<Funded, 'model' | 'client'>, before: any, cost: number, row: Record<string, unknown> = {}) {
   const after = await eventually(async () => {
