@@ -10,7 +10,7 @@ import { startSmtpSink, type SmtpSink } from './fakes/notify/smtp-sink.ts';
 import { alertThresholds } from '../src/wallet/alert-thresholds.ts';
 import { balanceAlertsAfterSettlement } from '../src/wallet/balance-alerts.ts';
 import type { Queryable } from '../src/db/index.ts';
-import { until } from './helpers/until.ts';
+import { until } from './helpers/poll.ts';
 
 let gw: TestGateway;
 let webhook: Receiver;

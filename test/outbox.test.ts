@@ -8,7 +8,7 @@ import { migrate } from '../src/db/migrations.ts';
 import { enqueue, retryDelayMs, startOutboxWorker, type OutboxHandler, type OutboxWorker } from '../src/outbox/index.ts';
 import { claimDue, markDone, markFailed } from '../src/outbox/store.ts';
 import { freshDatabase } from './helpers/gateway.ts';
-import { until } from './helpers/until.ts';
+import { until } from './helpers/poll.ts';
 
 const log = pino({ level: 'silent' });
 const isPg = Boolean(process.env.TEST_DATABASE_URL);

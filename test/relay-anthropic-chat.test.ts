@@ -4,7 +4,8 @@ import { countTokens } from 'gpt-tokenizer';
 import OpenAI, { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { cost, HELLO, setup, WEATHER_TOOL } from './helpers/anthropic-caller.ts';
-import { eventually, expectBilled, wallet } from './helpers/billing.ts';
+import { expectBilled, wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { useChatFakes } from './helpers/chat-fakes.ts';
 
 const f = useChatFakes();

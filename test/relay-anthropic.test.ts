@@ -6,7 +6,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { countTokens } from 'gpt-tokenizer';
 import { describe, expect, it } from 'vitest';
 import { cost, HELLO, sdkFor, setup, WEATHER_TOOL } from './helpers/anthropic-caller.ts';
-import { eventually, expectBilled, wallet } from './helpers/billing.ts';
+import { expectBilled, wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { useChatFakes } from './helpers/chat-fakes.ts';
 import { createUserWithKey } from './helpers/gateway.ts';
 

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBigStream, type FakeBigStream } from './fakes/big-stream-upstream.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { until } from './helpers/until.ts';
+import { until } from './helpers/poll.ts';
 
 const TOTAL = 128 * 1024 * 1024;
 /** Kernel socket buffers on loopback (two connections, send and receive sides) plus the gateway's own. */
@@ -40,12 +40,11 @@ async function stalledCaller(path: string, headers: Record<string, string>, body
   const rec = await until(() => up.requests[requestsBefore], { what: 'the upstream request' });
   // The provider has stalled once its count stops moving for half a second.
   let last = -1;
-  let still = 0;
+  let movedAt = Date.now();
   await until(
     () => {
-      if (rec.written === last) still += 20; // until() polls every 20 ms
-      else (last = rec.written), (still = 0);
-      return still >= 500 || rec.written >= TOTAL;
+      if (rec.written !== last) (last = rec.written), (movedAt = Date.now());
+      return Date.now() - movedAt >= 500 || rec.written >= TOTAL;
     },
     { timeoutMs: 30_000, what: 'the provider to stall or finish' },
   );

@@ -5,7 +5,8 @@ import { GoogleGenAI } from '@google/genai';
 import { countTokens } from 'gpt-tokenizer';
 import { describe, expect, it } from 'vitest';
 import { costOf, type Price } from '../src/pricing/cost.ts';
-import { eventually, expectBilled, wallet } from './helpers/billing.ts';
+import { expectBilled, wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { fundedOn, useChatFakes, type UpstreamKind } from './helpers/chat-fakes.ts';
 
 const f = useChatFakes();

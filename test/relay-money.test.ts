@@ -7,7 +7,8 @@ import { countTokens } from 'gpt-tokenizer';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually, settled, wallet } from './helpers/billing.ts';
+import { settled, wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { readBody, type ApiClient } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 

@@ -3,7 +3,8 @@
 // price-table cost. Shared setup: helpers/providers.ts.
 import { describe, expect, it } from 'vitest';
 import { TOKENS_PER_INPUT } from './fakes/openai-surfaces.ts';
-import { eventually, wallet } from './helpers/billing.ts';
+import { wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { channelId, cost, expectCharged, setup, useProviders } from './helpers/providers.ts';
 
 const p = useProviders(['azure']);

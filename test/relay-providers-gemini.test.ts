@@ -4,7 +4,8 @@
 // the price-table cost. Also the channel config rules of the admin API. Shared setup: helpers/providers.ts.
 import { countTokens } from 'gpt-tokenizer';
 import { describe, expect, it } from 'vitest';
-import { eventually, wallet } from './helpers/billing.ts';
+import { wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { addChannel } from './helpers/gateway.ts';
 import { channelId, cost, expectCharged, LOCATION, PROJECT, sentTo, serviceAccount, setup, useProviders } from './helpers/providers.ts';
 

@@ -3,7 +3,8 @@
 // moves the wallet by exactly the price-table cost. Shared setup: helpers/providers.ts.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventually, wallet } from './helpers/billing.ts';
+import { wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { cost, expectCharged, LOCATION, PROJECT, sentTo, serviceAccount, setup, useProviders } from './helpers/providers.ts';
 
 const p = useProviders(['vertex']);

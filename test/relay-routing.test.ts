@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic-upstream.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually, settled } from './helpers/billing.ts';
+import { settled } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 
 const FIRST_BYTE_MS = 400;
 const IDLE_MS = 600;

@@ -2,7 +2,8 @@
 // the connection limit per upstream (and no silent queue without one), TRUST_PROXY for IP allow-lists.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { eventually, settled, wallet } from './helpers/billing.ts';
+import { settled, wallet } from './helpers/billing.ts';
+import { eventually } from './helpers/poll.ts';
 import { readBody } from './helpers/api.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 

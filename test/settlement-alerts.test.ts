@@ -16,7 +16,7 @@ import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, t
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { startReceiver, type Receiver } from './fakes/notify/receiver.ts';
 import { startSmtpSink, type SmtpSink } from './fakes/notify/smtp-sink.ts';
-import { until } from './helpers/until.ts';
+import { until } from './helpers/poll.ts';
 
 const PER_REQUEST = 180_000; // $0.36 per request: the hold equals the charge
 const THRESHOLD = 500_000;

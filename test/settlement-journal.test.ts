@@ -17,7 +17,7 @@ import { ApiClient } from './helpers/api.ts';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
 import { createUserWithKey, freshDatabase, startGateway } from './helpers/gateway.ts';
 import { startPgProxy, type PgProxy } from './helpers/pg-proxy.ts';
-import { until } from './helpers/until.ts';
+import { until } from './helpers/poll.ts';
 
 const MODEL = 'journal-model';
 const START = 1_000_000;

@@ -10,7 +10,7 @@ import { checkLedger } from '../src/ledger/entries.ts';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai-upstream.ts';
 import { startCutProxy } from './fakes/pg-cut-proxy.ts';
 import { addChannel, createUserWithKey, freshDatabase, setPrice, startGateway, type TestGateway } from './helpers/gateway.ts';
-import { until } from './helpers/until.ts';
+import { until } from './helpers/poll.ts';
 
 const MODEL = 'owed-delay0';
 let fake: FakeOpenAI;

@@ -4,32 +4,16 @@ import { expect } from 'vitest';
 import OpenAI from 'openai';
 import type { ApiClient } from './api.ts';
 import { addChannel, createUserWithKey, setPrice, type TestGateway } from './gateway.ts';
+import { eventually } from './poll.ts';
 
 let seq = 0;
 // Model names carry only digits besides the behaviour tag, so no random suffix can trigger a fake behaviour.
 export const uniqueModel = (tag: string) => `m${process.pid}n${++seq}t${Date.now() % 100000}-${tag}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const usd = (q: number) => {
   const a = Math.abs(q);
   return `${q < 0 ? '-' : ''}${Math.floor(a / 500000)}.${String((a % 500000) * 2).padStart(6, '0')}`;
 };
-
-/**
- * Calls `fn` every 50 ms until it stops throwing (its expects hold), for what a gateway does in the
- * background (settlements, health probes, reloads); past `timeoutMs` its last error is thrown.
- */
-export async function eventually<T>(fn: () => Promise<T> | T, { timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(50);
-    }
-  }
-}
 
 export interface Funded {
   model: string;

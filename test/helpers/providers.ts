@@ -10,7 +10,8 @@ import { costOf, type Price } from '../../src/pricing/cost.ts';
 import { startFakeAzure, type FakeAzure } from '../fakes/azure-upstream.ts';
 import { startFakeGemini, type FakeGemini } from '../fakes/gemini-upstream.ts';
 import type { ApiClient } from './api.ts';
-import { eventually, wallet } from './billing.ts';
+import { wallet } from './billing.ts';
+import { eventually } from './poll.ts';
 import { addChannel, createUserWithKey, setPrice, startGateway, type TestGateway } from './gateway.ts';
 
 export const PROJECT = 'mole-test-project';
